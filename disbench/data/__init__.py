@@ -40,7 +40,14 @@ def load(name: str, **options) -> GroundTruthDataset:
 
 def _import_loaders() -> None:
     # Importing the modules runs their @register decorators.
-    from disbench.data import dsprites  # noqa: F401
+    import importlib
+
+    for module in _LOADER_MODULES:
+        importlib.import_module(f"disbench.data.{module}")
+
+
+# modules whose import registers dataset loaders
+_LOADER_MODULES = ("registry",)
 
 
 __all__ = ["DATASETS", "GroundTruthDataset", "load", "register"]

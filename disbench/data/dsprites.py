@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from disbench.data import register
 from disbench.data.base import GroundTruthDataset
 
 FACTOR_NAMES = ("shape", "scale", "orientation", "posX", "posY")
 FACTORS_NUM_VALUES = (3, 6, 40, 32, 32)
 
 
-@register("dsprites")
 class DSprites(GroundTruthDataset):
     name = "dsprites"
     factor_names = FACTOR_NAMES
