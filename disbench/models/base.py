@@ -67,6 +67,9 @@ class Baseline(nn.Module):
     def next_batch(self, dataset, batch_size: int, rng: np.random.Generator, step: int) -> dict:
         """Draw one training batch through the dataset interface.
 
+        Must depend only on its arguments (not on parameters): the core may draw batches
+        ahead of training in a background thread, always in step order from one ``rng``.
+
         Default: uniform factors -> ``{"x": float32 (B, C, H, W), "factors": int64 (B, K)}``
         as numpy arrays; the core moves them to the device as tensors. DC-IGN overrides
         this with clamped batches.
@@ -81,8 +84,9 @@ class Baseline(nn.Module):
     def training_step(self, batch: dict, step: int, optimizers: dict) -> dict[str, float]:
         """One optimisation step on ``batch`` (tensors on the model's device).
 
-        Returns the loss terms as plain floats (logged to the train log and progress bar;
-        a non-finite value fails the run).
+        Returns the loss terms as plain floats or detached 0-d tensors (tensors let the core
+        avoid a device sync every step); they go to the train log and progress bar, and a
+        non-finite value fails the run.
         """
         raise NotImplementedError
 
@@ -116,3 +120,57 @@ class Baseline(nn.Module):
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
+
+    # --- training randomness (set by the core; saved in checkpoints) ----------------------
+    def set_generator(self, generator: torch.Generator) -> None:
+        """Use ``generator`` (on the model's device) for all training noise; the core seeds
+        it from the run seed and saves/restores its state in checkpoints."""
+        self._generator = generator
+
+    @property
+    def generator(self) -> torch.Generator:
+        """The training-noise generator (a fresh one seeded 0 if the core set none)."""
+        gen = getattr(self, "_generator", None)
+        if gen is None or gen.device != self.device:
+            gen = torch.Generator(self.device).manual_seed(0)
+            self._generator = gen
+        return gen
+
+    def randn(self, *shape: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Standard normal float32 noise of ``shape`` on the model's device (from
+        ``generator``, default :attr:`generator`; a generator on another device draws there
+        and the noise is moved)."""
+        gen = generator or self.generator
+        return torch.randn(shape, generator=gen, device=gen.device).to(self.device)
+
+    def rand(self, *shape: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Uniform [0, 1) float32 noise of ``shape`` on the model's device."""
+        gen = generator or self.generator
+        return torch.rand(shape, generator=gen, device=gen.device).to(self.device)
+
+
+def build_optimizer(params, name: str = "adam", lr: float = 1e-4, betas=(0.9, 0.999), eps: float = 1e-8,
+                    weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """The optimiser a preset names: ``"adam"``, ``"rmsprop"`` or ``"adagrad"``.
+
+    ``betas``/``eps`` apply to Adam; ``eps`` also to RMSprop and Adagrad.
+
+    Raises:
+        UnknownNameError: unknown optimiser name.
+    """
+    from disbench.errors import unknown_name
+
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, eps=eps, weight_decay=weight_decay)
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, eps=eps, weight_decay=weight_decay)
+    raise unknown_name("optimizer", name, ("adam", "rmsprop", "adagrad"))
+
+
+def as_model_input(x, device: torch.device) -> torch.Tensor:
+    """A tensor or numpy array of images as a float32 tensor on ``device``."""
+    if not isinstance(x, torch.Tensor):
+        x = torch.from_numpy(np.asarray(x, dtype=np.float32))
+    return x.to(device=device, dtype=torch.float32)

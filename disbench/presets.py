@@ -1,0 +1,109 @@
+"""Baseline presets: one TOML file per leaderboard row under ``baselines/``.
+
+The schema is documented in ``baselines/README.md``. A preset names the model class
+(``model``, a key of :data:`disbench.models.MODELS`), its supervision and representation,
+the citation, one table per *profile* (``quick`` for this CPU, ``paper`` for the paper's
+own settings) and the numbers the paper reports (``[[reported]]``).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from disbench.errors import DataFileError, MissingFileError, UnknownNameError, unknown_name
+from disbench.resources import presets_dir, read_toml
+
+REQUIRED_KEYS = ("name", "model", "display_name", "supervision", "representation", "citation", "paper", "profiles")
+REQUIRED_PROFILE_KEYS = ("steps", "batch_size")
+SUPERVISION_KINDS = ("none", "factor labels", "clamped batches")
+PROFILE_DEFAULTS = {"checkpoint_every": 1000, "log_every": 50, "model": {}}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A parsed preset file.
+
+    Attributes:
+        name, model, display_name, supervision, representation, citation, paper: as in the file.
+        profiles: profile name -> table (``steps``, ``batch_size``, ``checkpoint_every``,
+            ``log_every``, ``model`` = hyperparameters for the model class, plus any notes).
+        reported: the ``[[reported]]`` entries (dicts with paper, dataset, metric, value,
+            source, metric_settings).
+        path: the file it was read from.
+    """
+
+    name: str
+    model: str
+    display_name: str
+    supervision: str
+    representation: str
+    citation: str
+    paper: str
+    profiles: dict
+    reported: list = field(default_factory=list)
+    path: Path | None = None
+
+    def profile(self, name: str) -> dict:
+        """A deep copy of profile ``name`` with defaults filled in (``checkpoint_every``
+        1000, ``log_every`` 50, ``model`` {}).
+
+        Raises:
+            UnknownNameError: no such profile (the message lists this preset's profiles).
+        """
+        if name not in self.profiles:
+            err = unknown_name("profile", name, self.profiles)
+            raise UnknownNameError(f"{err} (preset {self.name!r})")
+        prof = copy.deepcopy(PROFILE_DEFAULTS)
+        prof.update(copy.deepcopy(self.profiles[name]))
+        return prof
+
+
+def list_presets() -> list[str]:
+    """Names of the available presets (file stems under ``baselines/``), sorted."""
+    return sorted(p.stem for p in presets_dir().glob("*.toml"))
+
+
+def load_preset(name: str) -> Preset:
+    """Load preset ``name`` (or a path to a ``.toml`` preset file).
+
+    Raises:
+        UnknownNameError: no preset of that name (the message lists the valid ones).
+        MissingFileError: a path that does not exist.
+        DataFileError: the file is not valid TOML or misses required keys.
+    """
+    name = str(name)
+    if name.endswith(".toml"):
+        path = Path(name)
+        if not path.is_file():
+            raise MissingFileError(f"preset file {path} not found")
+    else:
+        path = presets_dir() / f"{name}.toml"
+        if not path.is_file():
+            raise unknown_name("preset", name, list_presets())
+    try:
+        data = read_toml(path)
+    except Exception as e:  # tomllib.TOMLDecodeError, UnicodeDecodeError
+        raise DataFileError(f"preset {path} is not valid TOML: {e}; fix the file") from e
+    return _validate(data, path)
+
+
+def _validate(data: dict, path: Path) -> Preset:
+    missing = [k for k in REQUIRED_KEYS if k not in data]
+    if missing:
+        raise DataFileError(f"preset {path} misses required keys {missing}; see baselines/README.md")
+    if data["supervision"] not in SUPERVISION_KINDS:
+        raise DataFileError(f"preset {path}: supervision must be one of {SUPERVISION_KINDS}, got {data['supervision']!r}")
+    profiles = data["profiles"]
+    if not isinstance(profiles, dict) or not profiles:
+        raise DataFileError(f"preset {path} defines no [profiles.<name>] table")
+    for pname, prof in profiles.items():
+        lacking = [k for k in REQUIRED_PROFILE_KEYS if k not in prof]
+        if lacking:
+            raise DataFileError(f"preset {path}: profile {pname!r} misses {lacking}")
+        for key in ("steps", "batch_size", "checkpoint_every", "log_every"):
+            if key in prof and (not isinstance(prof[key], int) or prof[key] < 1):
+                raise DataFileError(f"preset {path}: profile {pname!r} {key} must be a positive integer")
+    known = {k: data[k] for k in REQUIRED_KEYS}
+    return Preset(**known, reported=list(data.get("reported", [])), path=path)

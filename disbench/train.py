@@ -1,0 +1,522 @@
+"""The training core: runs a baseline preset into a run directory.
+
+``train_run`` resolves a preset profile into a config, builds the model, and ``fit`` trains
+it step by step, drawing every batch through the dataset interface (``model.next_batch``)
+in a background thread. The run directory (see ``notes/INTERFACES.md``)::
+
+    RUN_DIR/config.json  status.json  train_log.csv  env.json
+           checkpoints/last.pt  samples.png  reconstructions.png (VAEs)  traversals.png
+
+Reproducibility: three independent streams are derived from the seed (model
+initialisation, training noise = ``model.generator``, data = a numpy Generator); their
+states, the model, the optimisers and the step are saved in every checkpoint, so a run
+resumed from ``checkpoints/last.pt`` ends with the same parameters as an uninterrupted one
+(bit-exact on the CPU, where deterministic algorithms are enforced; CUDA runs use bf16
+autocast and compiled sub-networks and are reproducible only up to kernel nondeterminism).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import platform
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+import disbench
+from disbench import data as data_mod
+from disbench.device import autocast, compile_submodules, device_description, resolve_device
+from disbench.errors import DisbenchError, InvalidInputError, MissingFileError
+from disbench.images import save_grid
+from disbench.io import atomic_path, write_json_atomic
+from disbench.models import DatasetInfo, get_model_class
+from disbench.presets import load_preset
+
+CHECKPOINT = Path("checkpoints") / "last.pt"
+OVERRIDABLE = ("steps", "batch_size", "checkpoint_every", "log_every", "model")
+# config keys that must match for a run directory to be resumed
+RESUME_KEYS = ("preset", "model", "dataset", "seed", "steps", "batch_size", "hparams")
+GRID_SAMPLES = 64
+GRID_RECONSTRUCTIONS = 8
+TRAVERSAL_STEPS = 10
+
+
+class TrainingFailed(DisbenchError):
+    """Training stopped: a non-finite loss (or another error); status.json says where.
+
+    Attributes:
+        step: the step (1-based count of steps done) at which it failed.
+        losses: the loss terms of that step.
+    """
+
+    def __init__(self, message: str, step: int = 0, losses: dict | None = None):
+        super().__init__(message)
+        self.step = step
+        self.losses = dict(losses or {})
+
+
+# --- public entry points ------------------------------------------------------------------
+def default_run_dir(preset: str, dataset: str = "dsprites", profile: str = "quick", seed: int = 0,
+                    root: str | Path = Path("results") / "runs") -> Path:
+    """``root/<preset>-<dataset>-<profile>-s<seed>`` (the CLI's default ``--out``)."""
+    return Path(root) / f"{Path(str(preset)).stem}-{dataset}-{profile}-s{seed}"
+
+
+def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "quick", seed: int = 0,
+                   overrides: dict | None = None) -> dict:
+    """The resolved run config (what ``config.json`` holds).
+
+    ``overrides`` replace profile keys (``steps``, ``batch_size``, ``checkpoint_every``,
+    ``log_every``); ``overrides["model"]`` updates the model hyperparameters.
+
+    Raises:
+        UnknownNameError: unknown preset or profile.
+        InvalidInputError: an override key that is not one of the above, or a bad seed.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise InvalidInputError(f"seed must be a non-negative int, got {seed!r}")
+    p = load_preset(preset)
+    prof = p.profile(profile)
+    for key, value in (overrides or {}).items():
+        if key not in OVERRIDABLE:
+            raise InvalidInputError(f"cannot override {key!r}; valid keys: {', '.join(OVERRIDABLE)}")
+        if key == "model":
+            prof["model"].update(value)
+        else:
+            if not isinstance(value, int) or value < 1:
+                raise InvalidInputError(f"override {key} must be a positive int, got {value!r}")
+            prof[key] = value
+    return {
+        "preset": p.name,
+        "model": p.model,
+        "display_name": p.display_name,
+        "dataset": dataset,
+        "profile": profile,
+        "seed": seed,
+        "steps": prof["steps"],
+        "batch_size": prof["batch_size"],
+        "checkpoint_every": prof["checkpoint_every"],
+        "log_every": prof["log_every"],
+        "hparams": prof["model"],
+        "supervision": p.supervision,
+        "representation": p.representation,
+        "citation": p.citation,
+        "paper": p.paper,
+        "disbench_version": disbench.__version__,
+    }
+
+
+def train_run(preset: str, *, dataset: str = "dsprites", profile: str = "quick", seed: int = 0,
+              out_dir: str | Path, device: str = "auto", progress: bool = True,
+              overrides: dict | None = None) -> Path:
+    """Train preset ``preset`` into ``out_dir`` (created, or resumed) and return it.
+
+    A completed run directory (``status.json`` state "completed") is returned untouched;
+    any other existing one is resumed from ``checkpoints/last.pt`` (or started afresh if
+    it has none) provided its config matches.
+
+    Raises:
+        UnknownNameError: unknown preset, profile, dataset or model.
+        InvalidInputError: ``out_dir`` holds a run with a different config; bad override.
+        TrainingFailed: a non-finite loss or another error during training (status.json is
+            "failed" with the step, the error and the last losses).
+    """
+    out_dir = Path(out_dir)
+    config = resolve_config(preset, dataset=dataset, profile=profile, seed=seed, overrides=overrides)
+    status = _read_json(out_dir / "status.json")
+    if status and status.get("state") == "completed" and (out_dir / CHECKPOINT).is_file():
+        return out_dir
+    old = _read_json(out_dir / "config.json")
+    if old is not None:
+        diff = [k for k in RESUME_KEYS if old.get(k) != config[k]]
+        if diff:
+            raise InvalidInputError(
+                f"{out_dir} holds a run with a different config ({', '.join(diff)} differ); "
+                "choose another --out or delete that directory"
+            )
+    ds = data_mod.load(dataset)
+    if hasattr(ds, "prepare"):
+        ds.prepare(progress=progress)
+    dev = resolve_device(device)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out_dir / "config.json", config)
+    write_json_atomic(out_dir / "env.json", environment(dev))
+    model = build_model(config, ds, seed=seed)
+    fit(model, ds, steps=config["steps"], batch_size=config["batch_size"], seed=seed, out_dir=out_dir,
+        checkpoint_every=config["checkpoint_every"], log_every=config["log_every"], device=dev,
+        progress=progress, desc=f"{config['preset']} s{seed}")
+    return out_dir
+
+
+def load_run(run_dir: str | Path, device: str = "auto", require_completed: bool = True):
+    """Load a trained run for evaluation: ``(model, dataset, config)``.
+
+    The model holds the last checkpoint's parameters, on ``device``, in eval mode.
+
+    Raises:
+        MissingFileError: no ``config.json`` or no ``checkpoints/last.pt`` in ``run_dir``.
+        InvalidInputError: the run is not completed (with ``require_completed``).
+    """
+    run_dir = Path(run_dir)
+    config = _read_json(run_dir / "config.json")
+    if config is None:
+        raise MissingFileError(f"{run_dir} is not a run directory (no config.json); train one with `disbench train`")
+    status = _read_json(run_dir / "status.json") or {}
+    if require_completed and status.get("state") != "completed":
+        raise InvalidInputError(
+            f"run {run_dir} is {status.get('state', 'unknown')!r}, not completed; "
+            f"finish it with `disbench train {config['preset']} --out {run_dir}`"
+        )
+    ckpt_path = run_dir / CHECKPOINT
+    if not ckpt_path.is_file():
+        raise MissingFileError(f"{ckpt_path} is missing; retrain the run")
+    ds = data_mod.load(config["dataset"])
+    dev = resolve_device(device)
+    model = build_model(config, ds, seed=config["seed"])
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    model.load_state_dict(ckpt["model"])
+    model.to(dev).eval()
+    return model, ds, config
+
+
+def build_model(config: dict, dataset, seed: int = 0):
+    """Instantiate ``config["model"]`` with ``config["hparams"]``; the initialisation is
+    drawn from a stream derived from ``seed`` (global torch RNG state is left untouched)."""
+    cls = get_model_class(config["model"])
+    init_seed = _stream_seeds(seed)[0]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(init_seed)
+        return cls(DatasetInfo.of(dataset), config["steps"], **config["hparams"])
+
+
+# --- the loop -----------------------------------------------------------------------------
+def fit(model, dataset, *, steps: int, batch_size: int, seed: int, out_dir: str | Path,
+        checkpoint_every: int = 1000, log_every: int = 50, device: str | torch.device = "auto",
+        progress: bool = True, desc: str = "train") -> dict:
+    """Train ``model`` for ``steps`` steps of ``batch_size`` from ``dataset``, writing
+    status.json, train_log.csv, checkpoints/last.pt (every ``checkpoint_every`` steps and at
+    the end) and, at the end, the PNG grids, in ``out_dir``. Resumes from
+    ``out_dir/checkpoints/last.pt`` when it exists.
+
+    Returns:
+        the last logged loss terms (floats).
+
+    Raises:
+        TrainingFailed: a non-finite loss term (status.json records the step and losses)
+            or any other exception during training (chained).
+    """
+    out_dir = Path(out_dir)
+    dev = resolve_device(device)
+    model.to(dev).train()
+    _, noise_seed, data_seed = _stream_seeds(seed)
+    gen = torch.Generator(dev).manual_seed(noise_seed)
+    model.set_generator(gen)
+    data_rng = np.random.default_rng(data_seed)
+    optimizers = model.configure_optimizers()
+    start, elapsed = 0, 0.0
+    ckpt_path = out_dir / CHECKPOINT
+    if ckpt_path.is_file():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(ckpt["optimizers"][name])
+        data_rng.bit_generator.state = ckpt["data_rng"]
+        gen.set_state(ckpt["noise_rng"])
+        start, elapsed = int(ckpt["step"]), float(ckpt["elapsed"])
+    log = _TrainLog(out_dir / "train_log.csv", start)
+    last: dict = {}
+    _write_status(out_dir, "running", start, None, last)
+
+    compile_submodules(model, dev)
+    stream = _BatchStream(model, dataset, batch_size, data_rng, start, steps, dev)
+    bar = tqdm(total=steps, initial=start, desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
+    flush_every = 1 if dev.type == "cpu" else min(log_every, 50)
+    pending: list[dict] = []
+    done = start
+    t0 = t_interval = time.perf_counter()
+    try:
+        with _deterministic(dev), torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+            torch.manual_seed(noise_seed)
+            if ckpt_path.is_file():
+                torch.set_rng_state(ckpt["torch_rng"])
+            for step in range(start, steps):
+                batch, rng_state = stream.get()
+                with autocast(dev):
+                    losses = model.training_step(batch, step, optimizers)
+                pending.append(losses)
+                done = step + 1
+                bar.update(1)
+                boundary = done % log_every == 0 or done % checkpoint_every == 0 or done == steps
+                if boundary or len(pending) >= flush_every:
+                    rows = _check_finite(pending, done - len(pending) + 1)
+                    pending = []
+                    log.add(rows)
+                    last = rows[-1]
+                if boundary:
+                    now = time.perf_counter()
+                    ips = log.images(batch_size) / max(now - t_interval, 1e-9)
+                    total = elapsed + (now - t0)
+                    log.write(done, total, ips)
+                    bar.set_postfix({"img/s": f"{ips:.0f}", **{k: f"{v:.4g}" for k, v in last.items()}})
+                    t_interval = now
+                if done % checkpoint_every == 0 or done == steps:
+                    state = {"step": done, "elapsed": elapsed + (time.perf_counter() - t0), "data_rng": rng_state}
+                    _save_checkpoint(ckpt_path, model, optimizers, state, gen)
+                    _write_status(out_dir, "running", done, None, last)
+        bar.close()
+        stream.close()
+    except _NonFinite as e:
+        bar.close()
+        stream.close()
+        _write_status(out_dir, "failed", e.step, str(e), e.losses)
+        raise TrainingFailed(f"{e}; run {out_dir} marked failed", e.step, e.losses) from None
+    except BaseException as e:
+        bar.close()
+        stream.close()
+        what = "interrupted" if isinstance(e, KeyboardInterrupt) else "error"
+        msg = f"{what}: {type(e).__name__}: {e}".rstrip(": ") + "; run again to resume from the last checkpoint"
+        _write_status(out_dir, "failed", done, msg, last)
+        if isinstance(e, Exception) and not isinstance(e, DisbenchError):
+            raise TrainingFailed(f"training {out_dir} failed at step {done}: {msg}", done, last) from e
+        raise
+    model.eval()
+    write_grids(model, dataset, out_dir, seed)
+    _write_status(out_dir, "completed", steps, None, last)
+    return last
+
+
+def write_grids(model, dataset, out_dir: str | Path, seed: int = 0) -> list[Path]:
+    """Write samples.png (8×8 samples), reconstructions.png (originals above their
+    reconstructions; only for models with one) and traversals.png (one row per code,
+    :data:`TRAVERSAL_STEPS` values each) into ``out_dir``; returns the paths written."""
+    out_dir = Path(out_dir)
+    written = []
+    gen = torch.Generator(model.device).manual_seed(seed)
+    with torch.no_grad():
+        samples = model.sample(GRID_SAMPLES, generator=gen)
+        save_grid(samples.view(8, 8, *samples.shape[1:]), out_dir / "samples.png", scale=2)
+        written.append(out_dir / "samples.png")
+        _, x = dataset.sample(GRID_RECONSTRUCTIONS, np.random.default_rng(seed))
+        x = torch.from_numpy(x)
+        rec = model.reconstruct(x)
+        if rec is not None:
+            save_grid(torch.stack([x, rec.cpu()]), out_dir / "reconstructions.png", scale=2)
+            written.append(out_dir / "reconstructions.png")
+        trav = model.traverse(x[:1], TRAVERSAL_STEPS, generator=gen)
+        save_grid(trav, out_dir / "traversals.png", scale=2)
+        written.append(out_dir / "traversals.png")
+    return written
+
+
+def environment(device: torch.device | None = None) -> dict:
+    """What env.json holds: versions, platform, hostname, device, git commit (or None)."""
+    return {
+        "disbench": disbench.__version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "hostname": socket.gethostname(),
+        "device": device_description(device) if device is not None else None,
+        "cuda": torch.version.cuda,
+        "torch_threads": torch.get_num_threads(),
+        "git_commit": _git_commit(),
+    }
+
+
+# --- helpers ------------------------------------------------------------------------------
+class _NonFinite(Exception):
+    def __init__(self, step: int, losses: dict):
+        bad = ", ".join(k for k, v in losses.items() if not math.isfinite(v))
+        super().__init__(f"non-finite loss ({bad}) at step {step}")
+        self.step, self.losses = step, losses
+
+
+def _check_finite(pending: list[dict], first_step: int) -> list[dict]:
+    """Loss dicts (floats or 0-d tensors) -> float dicts; raise _NonFinite at the first bad step."""
+    if not pending:
+        return []
+    keys = list(pending[0])
+    cols = {}
+    for k in keys:
+        vals = [d[k] for d in pending]
+        if all(isinstance(v, torch.Tensor) for v in vals):
+            cols[k] = torch.stack([v.detach().float().reshape(()) for v in vals]).cpu().tolist()
+        else:
+            cols[k] = [float(v) for v in vals]
+    rows = [{k: cols[k][i] for k in keys} for i in range(len(pending))]
+    for i, row in enumerate(rows):
+        if not all(math.isfinite(v) for v in row.values()):
+            raise _NonFinite(first_step + i, row)
+    return rows
+
+
+class _TrainLog:
+    """train_log.csv: one row per ``log_every`` steps with the mean of each loss term."""
+
+    def __init__(self, path: Path, start: int):
+        self.path = path
+        self.sums: dict[str, float] = {}
+        self.count = 0
+        self.fields: list[str] | None = None
+        if path.is_file():  # drop rows past the checkpoint we resume from
+            with open(path, newline="") as f:
+                reader = csv.DictReader(f)
+                self.fields = reader.fieldnames
+                keep = [r for r in reader if int(r["step"]) <= start]
+            with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+                w = csv.DictWriter(f, self.fields)
+                w.writeheader()
+                w.writerows(keep)
+
+    def add(self, rows: list[dict]) -> None:
+        for row in rows:
+            for k, v in row.items():
+                self.sums[k] = self.sums.get(k, 0.0) + v
+        self.count += len(rows)
+
+    def images(self, batch_size: int) -> int:
+        return self.count * batch_size
+
+    def write(self, step: int, elapsed: float, images_per_s: float) -> None:
+        if not self.count:
+            return
+        row = {"step": step, "time": round(elapsed, 3), "images_per_s": round(images_per_s, 1)}
+        row.update({k: v / self.count for k, v in self.sums.items()})
+        new = self.fields is None
+        if new:
+            self.fields = list(row)
+        with open(self.path, "a", newline="") as f:
+            w = csv.DictWriter(f, self.fields, extrasaction="ignore")
+            if new:
+                w.writeheader()
+            w.writerow(row)
+        self.sums, self.count = {}, 0
+
+
+class _BatchStream:
+    """Draws batches ``model.next_batch(dataset, batch_size, rng, step)`` for steps
+    ``start..steps-1`` in a background thread (in order, from one rng), converts them to
+    tensors on ``device``; :meth:`get` returns ``(batch, rng state after drawing it)``."""
+
+    def __init__(self, model, dataset, batch_size, rng, start, steps, device, depth: int = 4):
+        self.device = device
+        self.q: queue.Queue = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(
+            target=self._run, args=(model, dataset, batch_size, rng, start, steps), daemon=True
+        )
+        self.thread.start()
+
+    def _run(self, model, dataset, batch_size, rng, start, steps):
+        try:
+            for step in range(start, steps):
+                batch = model.next_batch(dataset, batch_size, rng, step)
+                tensors = {k: _to_tensor(v, self.device) for k, v in batch.items()}
+                item = (tensors, rng.bit_generator.state)
+                while not self.stop.is_set():
+                    try:
+                        self.q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if self.stop.is_set():
+                    return
+        except BaseException as e:  # handed to the consumer
+            self.q.put((e, None))
+
+    def get(self):
+        item, state = self.q.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item, state
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+
+def _to_tensor(v, device: torch.device):
+    if isinstance(v, np.ndarray):
+        v = torch.from_numpy(v)
+    if isinstance(v, torch.Tensor):
+        if device.type == "cuda":
+            return v.pin_memory().to(device, non_blocking=True)
+        return v.to(device)
+    return v
+
+
+def _save_checkpoint(path: Path, model, optimizers: dict, state: dict, gen: torch.Generator) -> None:
+    ckpt = {
+        "format": 1,
+        "model": model.state_dict(),
+        "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+        "step": state["step"],
+        "elapsed": state["elapsed"],
+        "data_rng": state["data_rng"],
+        "noise_rng": gen.get_state(),
+        "torch_rng": torch.get_rng_state(),
+    }
+    with atomic_path(path, suffix=".pt") as tmp:
+        torch.save(ckpt, tmp)
+
+
+def _write_status(out_dir: Path, state: str, step: int, error: str | None, losses: dict) -> None:
+    write_json_atomic(out_dir / "status.json", {
+        "state": state, "step": int(step), "error": error,
+        "last_losses": {k: (v if math.isfinite(v) else str(v)) for k, v in losses.items()},
+        "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    })
+
+
+def _stream_seeds(seed: int) -> tuple[int, int, int]:
+    """Independent 32-bit seeds for (initialisation, training noise, data) from ``seed``."""
+    a, b, c = np.random.SeedSequence(seed).generate_state(3)
+    return int(a), int(b), int(c)
+
+
+@contextlib.contextmanager
+def _deterministic(device: torch.device):
+    """Deterministic algorithms on the CPU (cheap there); unchanged elsewhere."""
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)
+
+
+def _read_json(path: Path):
+    import json
+
+    if not path.is_file():
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _git_commit() -> str | None:
+    root = Path(disbench.__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+__all__ = ["TrainingFailed", "default_run_dir", "fit", "load_run", "resolve_config", "train_run", "write_grids"]
