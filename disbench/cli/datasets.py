@@ -1,0 +1,104 @@
+"""``disbench datasets``: list, show, prepare and download the ground-truth datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+
+from disbench.data import load
+from disbench.data.registry import SOURCES, data_file, manifest, manifest_names
+
+
+@click.group("datasets")
+def command():
+    """List, draw, prepare and download datasets."""
+
+
+def _availability(name: str) -> str:
+    file = data_file(name) if manifest(name).file or manifest(name).base else None
+    present = file is not None and file.path().is_file()
+    if "procedural" in manifest(name).sources:
+        return "available: procedural (no file needed)" + ("; published file present" if present else "")
+    if present:
+        return f"available: {file.path()}"
+    return f"missing {file.path()}: run `disbench datasets download {name}`"
+
+
+@command.command("list")
+def list_datasets():
+    """Each dataset's factors and sizes, and whether it is available."""
+    for name in manifest_names():
+        m = manifest(name)
+        factors = ", ".join(f"{f}={k}" for f, k in zip(m.factor_names, m.factors_num_values))
+        shape = "x".join(str(k) for k in m.observation_shape)
+        click.echo(f"{name:16s} {m.display_name}: {factors}; observation {shape}")
+        click.echo(f"{'':16s} {_availability(name)}")
+
+
+def _load(name: str, source: str | None):
+    return load(name) if source is None else load(name, source=source)
+
+
+_source_option = click.option(
+    "--source",
+    type=click.Choice(SOURCES),
+    default=None,
+    help="dSprites and its variants: procedural (default), the published file, or auto.",
+)
+
+
+@command.command("show")
+@click.argument("name")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PNG to write.")
+@click.option("--columns", type=click.IntRange(2, 64), default=10, show_default=True, help="Images per row.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fixed factors.")
+@click.option("--scale", type=click.IntRange(1, 8), default=2, show_default=True, help="Pixel enlargement.")
+@_source_option
+def show(name, out, columns, seed, scale, source):
+    """Draw a PNG with one row per factor, traversing it with the other factors fixed.
+
+    A factor with more values than columns is sampled evenly from first to last value;
+    one with fewer leaves the rest of its row grey.
+    """
+    from disbench.images import save_grid
+
+    dataset = _load(name, source)
+    rng = np.random.default_rng(seed)
+    fixed = dataset.sample_factors(1, rng)[0]
+    rows = []
+    for i, size in enumerate(dataset.factors_num_values):
+        values = np.unique(np.round(np.linspace(0, size - 1, min(size, columns))).astype(np.int64))
+        factors = np.repeat(fixed[None], len(values), axis=0)
+        factors[:, i] = values
+        row = np.full((columns, *dataset.observation_shape), 0.5, dtype=np.float32)
+        row[: len(values)] = dataset.sample_observations_from_factors(factors, rng)
+        rows.append(row)
+    save_grid(np.stack(rows), out, scale=scale)
+    click.echo(f"wrote {out}: rows = {', '.join(dataset.factor_names)}")
+
+
+@command.command("prepare")
+@click.argument("name")
+@_source_option
+def prepare(name, source):
+    """Materialise a dataset's cache (with a progress bar) so later runs start at once."""
+    dataset = _load(name, source)
+    if not hasattr(dataset, "prepare"):
+        click.echo(f"{name}: nothing to prepare (read directly from {dataset.path})")
+        return
+    click.echo(f"{name}: ready, {dataset.prepare(progress=True)}")
+
+
+@command.command("download")
+@click.argument("name")
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to save into (default: the data cache, $DISBENCH_DATA).")
+@click.option("--url", default=None, help="Download from this URL instead (a mirror of the same file).")
+@click.option("--sha256", default=None, help="Expected sha256, replacing the manifest's checksums.")
+def download(name, dest, url, sha256):
+    """Download a dataset's published file (resumes a partial download; verifies checksums)."""
+    from disbench.data.download import download as fetch
+
+    click.echo(f"{name}: {fetch(name, dest, progress=True, url=url, sha256=sha256)}")

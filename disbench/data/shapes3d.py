@@ -1,0 +1,98 @@
+"""3D Shapes (Burgess & Kim 2018; used in Kim & Mnih 2018, "Disentangling by Factorising").
+
+Read lazily with h5py from the published ``3dshapes.h5``: ``images`` (480000, 64, 64, 3)
+uint8 and ``labels`` (480000, 6) float64 over the factors floor_hue 10, wall_hue 10,
+object_hue 10, scale 8, shape 4, orientation 15, the last varying fastest
+(https://github.com/deepmind/3d-shapes).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from disbench.data.base import GroundTruthDataset
+from disbench.data.npzfile import damaged
+from disbench.data.registry import manifest, missing_file_error
+
+
+class Shapes3D(GroundTruthDataset):
+    """3D Shapes observations, float32 in [0, 1], shape ``(n, 3, 64, 64)``.
+
+    Args:
+        path: the h5 file; default ``data_dir() / "3dshapes.h5"``.
+        factors_num_values: the file's factor grid; default the published one
+            (10, 10, 10, 8, 4, 15). A smaller grid is only for a miniature file of the
+            same schema (tests); the file must match it.
+
+    ``factor_values`` are the distinct label values of each factor (hues in [0, 1),
+    scale 0.75..1.25, shape 0..3, orientation -30..30 degrees).
+
+    Raises:
+        MissingFileError: the file is absent (the message gives the download command).
+        DataFileError: not a readable HDF5 file, missing datasets, or labels that do not
+            match the grid.
+    """
+
+    name = "shapes3d"
+    observation_shape = (3, 64, 64)
+
+    def __init__(self, path: str | os.PathLike | None = None, factors_num_values=None):
+        m = manifest("shapes3d")
+        self.factor_names = m.factor_names
+        self.factors_num_values = tuple(int(k) for k in (factors_num_values or m.factors_num_values))
+        self.path = Path(path) if path is not None else m.file.path()
+        if not self.path.is_file():
+            raise missing_file_error("shapes3d", self.path)
+        self._h5 = None
+        self._pid = None
+        self.factor_values = self._read_factor_values()
+
+    def _file(self) -> h5py.File:
+        if self._h5 is None or self._pid != os.getpid():  # h5py handles do not survive fork
+            try:
+                self._h5 = h5py.File(self.path, "r")
+            except OSError as e:
+                raise damaged(self.path, "shapes3d", f"not a readable HDF5 file: {e}") from None
+            self._pid = os.getpid()
+        return self._h5
+
+    def _read_factor_values(self) -> tuple[np.ndarray, ...]:
+        n = len(self)
+        f = self._file()
+        if "images" not in f or "labels" not in f:
+            raise damaged(self.path, "shapes3d", f"datasets {sorted(f.keys())}, expected ['images', 'labels']")
+        images, labels = f["images"], f["labels"]
+        if images.shape != (n, 64, 64, 3) or images.dtype != np.uint8:
+            raise damaged(self.path, "shapes3d", f"images is {images.dtype} {images.shape}, expected uint8 ({n}, 64, 64, 3)")
+        if labels.shape != (n, self.num_factors):
+            raise damaged(self.path, "shapes3d", f"labels is {labels.shape}, expected ({n}, {self.num_factors})")
+        try:
+            labels = labels[()]
+        except OSError as e:
+            raise damaged(self.path, "shapes3d", f"cannot read labels: {e}") from None
+        grid = self.factors_of(np.arange(n, dtype=np.int64))
+        values = []
+        for i, name in enumerate(self.factor_names):
+            uniq = np.unique(labels[:, i])
+            if len(uniq) != self.factors_num_values[i] or not np.array_equal(np.searchsorted(uniq, labels[:, i]), grid[:, i]):
+                raise damaged(self.path, "shapes3d", f"labels of {name!r} are not in grid order")
+            values.append(uniq)
+        return tuple(values)
+
+    def _observations(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        index = factors @ self._strides
+        uniq, inverse = np.unique(index, return_inverse=True)  # h5py needs increasing indices
+        try:
+            images = self._file()["images"][uniq]
+        except OSError as e:
+            raise damaged(self.path, "shapes3d", f"cannot read images: {e}") from None
+        return (images[inverse].transpose(0, 3, 1, 2) / np.float32(255)).astype(np.float32)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_h5"] = state["_pid"] = None  # reopened in the receiving process
+        return state
