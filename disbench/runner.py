@@ -1,0 +1,416 @@
+"""The main job: plan runs, execute them through an executor, index them, export the leaderboard.
+
+A *run* is one (preset, dataset, profile, seed) for a trained baseline, or one
+(representation, dataset, seed) for a *sanity row* (ground-truth factors, PCA, ICA, raw
+pixels: the codes of :mod:`disbench.representations`, scored by the same metrics, no
+training). Its id is readable and deterministic: ``<name>-<dataset>-<profile>-s<seed>-<hash>``
+where ``hash`` is the first 10 hex digits of the SHA-256 of the resolved config (the
+preset's profile table with defaults filled in, the model class, the dataset and seed), so
+a change of hyperparameters gives a new run and an unchanged one finds its old run.
+
+:func:`run_benchmark` skips runs whose directory is complete (trained and scored with
+the requested metrics at the requested metric preset), resumes interrupted ones (the
+training core restarts from ``checkpoints/last.pt``), retries failed ones, and records
+any error of one run in its ``status.json`` while the others go on.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from disbench import __version__
+from disbench.errors import InvalidInputError, unknown_name
+from disbench.io import write_json_atomic
+from disbench.results import ResultsStore, RunRecord
+
+PROFILES = ("quick", "paper")
+# metric preset used with each training profile (the leaderboard caption says which)
+METRIC_PRESET = {"quick": "quick", "paper": "default"}
+DISENTANGLEMENT_METRICS = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity")
+SAMPLE_METRICS = ("fid", "kid", "fid_inception")  # need generated samples: not for sanity rows
+SANITY_ROWS = {
+    "ground_truth": ("Ground-truth factors", "the true factor values"),
+    "pca": ("PCA", "PCA of the pixels (10-d)"),
+    "ica": ("ICA", "FastICA of the pixels (10-d)"),
+    "raw_pixels": ("Raw pixels", "the flattened pixels"),
+}
+SANITY_PROFILE = "-"  # sanity rows are not trained; they sit beside every profile
+# rough cost of evaluating one trained run, in training-step equivalents (for the ETA only)
+EVAL_COST_STEPS = 300
+SANITY_COST_STEPS = 100
+
+
+@dataclass
+class JobResult:
+    """What :func:`run_benchmark` did: the records of every planned run (in plan order),
+    the ids skipped as already complete, and the files it exported."""
+
+    records: list[RunRecord]
+    skipped: list[str]
+    exports: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[RunRecord]:
+        return [r for r in self.records if r.state != "completed"]
+
+
+# --- planning ------------------------------------------------------------------------------
+def run_id(spec: dict) -> str:
+    """Deterministic id of a run spec: ``<name>-<dataset>-<profile>-s<seed>-<10 hex of sha256(config)>``."""
+    identity = {k: spec[k] for k in ("kind", "name", "model", "dataset", "profile", "seed", "config")}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
+    profile = spec["profile"] if spec["kind"] == "train" else "sanity"
+    return f"{spec['name']}-{spec['dataset']}-{profile}-s{spec['seed']}-{digest}"
+
+
+def valid_metrics() -> tuple[str, ...]:
+    """Metric registry names ``--metrics`` accepts."""
+    return DISENTANGLEMENT_METRICS + SAMPLE_METRICS
+
+
+def plan_runs(
+    models: Sequence[str] | str = "all",
+    datasets: Sequence[str] = ("dsprites",),
+    seeds: Sequence[int] = (0,),
+    profile: str = "quick",
+    metrics: Sequence[str] | None = None,
+    *,
+    sanity: bool = True,
+) -> list[dict]:
+    """The run specs of a job, trained runs first, then the sanity rows.
+
+    Args:
+        models: preset names, or ``"all"`` (every preset under ``baselines/``: the six
+            baselines plus the plain-VAE reference row ``vae`` when its preset exists).
+        datasets: dataset registry names.
+        seeds: training (and metric) seeds.
+        profile: ``"quick"`` (CPU) or ``"paper"``; metrics then use the ``quick`` or
+            ``default`` metric preset.
+        metrics: metric registry names, or None for the default set (all
+            disentanglement metrics + ``fid``).
+        sanity: add the sanity rows (one per representation, dataset and seed).
+
+    Returns:
+        A list of JSON-serialisable spec dicts (the run's ``run.json``).
+
+    Raises:
+        UnknownNameError: unknown model, dataset, metric or profile (lists the valid ones).
+        InvalidInputError: no models, datasets or seeds, or a negative seed.
+    """
+    from disbench import data
+    from disbench.presets import list_presets, load_preset
+
+    if profile not in PROFILES:
+        raise unknown_name("profile", profile, PROFILES)
+    names = list_presets() if models == "all" or list(models) == ["all"] else list(dict.fromkeys(models))
+    for m in names:
+        if m not in list_presets():
+            raise unknown_name("model", m, [*list_presets(), "all"])
+    data._import_loaders()
+    for d in datasets:
+        if d not in data.DATASETS:
+            raise unknown_name("dataset", d, data.DATASETS)
+    metrics = None if metrics is None else list(dict.fromkeys(metrics))
+    for m in metrics or ():
+        if m not in valid_metrics():
+            raise unknown_name("metric", m, [*valid_metrics(), "default"])
+    if not names or not datasets or not seeds:
+        raise InvalidInputError("a job needs at least one model, one dataset and one seed")
+    if any(int(s) < 0 for s in seeds):
+        raise InvalidInputError(f"seeds must be non-negative integers, got {list(seeds)}")
+
+    metric_preset = METRIC_PRESET[profile]
+    specs = []
+    for d in datasets:
+        for seed in seeds:
+            for name in names:
+                preset = load_preset(name)
+                specs.append(
+                    _spec(
+                        "train", name, preset.model, d, profile, seed, metrics, metric_preset,
+                        preset.display_name, preset.supervision, preset.representation, preset.profile(profile),
+                    )
+                )  # fmt: skip
+    if sanity:
+        sanity_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS]
+        for d in datasets:
+            for seed in seeds:
+                for name, (display, representation) in SANITY_ROWS.items():
+                    specs.append(
+                        _spec(
+                            "sanity", name, None, d, SANITY_PROFILE, seed, sanity_metrics, metric_preset,
+                            display, "none", representation, {"metric_preset": metric_preset},
+                        )
+                    )  # fmt: skip
+    return specs
+
+
+def _spec(kind, name, model, dataset, profile, seed, metrics, metric_preset, display, supervision, rep, config):
+    spec = {
+        "kind": kind,
+        "name": name,
+        "model": model,
+        "dataset": dataset,
+        "profile": profile,
+        "seed": int(seed),
+        "metrics": metrics,
+        "metric_preset": metric_preset,
+        "display_name": display,
+        "supervision": supervision,
+        "representation": rep,
+        "config": config,
+        "disbench_version": __version__,
+    }
+    spec["run_id"] = run_id(spec)
+    return spec
+
+
+def spec_steps(spec: dict) -> int:
+    """Training steps of a spec (0 for sanity rows)."""
+    return int(spec["config"].get("steps", 0)) if spec["kind"] == "train" else 0
+
+
+def is_complete(record: RunRecord, spec: dict) -> bool:
+    """True when ``record`` holds a finished run with every metric ``spec`` asks for at its metric preset."""
+    if record.state != "completed" or record.metrics is None:
+        return False
+    if record.metrics.get("metric_preset", "default") != spec["metric_preset"]:
+        return False
+    return all(m in record.metrics for m in spec["metrics"] or ())
+
+
+# --- executing one run (runs in the worker) -------------------------------------------------
+def execute_run(spec: dict, root: str | Path, *, device: str = "auto", threads: int | None = None) -> RunRecord:
+    """Train (or resume) and score one run into ``root/runs/<run_id>``; index it.
+
+    Never raises for a failure of the run itself: the error is written to the run's
+    ``status.json`` (state "failed") and returned in the record, so other runs go on.
+    """
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    store = ResultsStore(root)
+    run_dir = store.write_spec(spec)
+    try:
+        if spec["kind"] == "train":
+            _train_and_score(spec, run_dir, device)
+        else:
+            _score_sanity(spec, run_dir, device)
+    except Exception as e:  # failure isolation: one run's error never stops the job
+        mark_failed(run_dir, f"{type(e).__name__}: {e}", traceback.format_exc())
+    return store.sync(spec["run_id"])
+
+
+def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
+    from disbench.metrics import evaluate_run
+    from disbench.train import train_run
+
+    train_run(
+        spec["name"], dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
+        out_dir=run_dir, device=device, progress=False,
+    )  # fmt: skip
+    evaluate_run(run_dir, metrics=spec["metrics"], preset=spec["metric_preset"], device=device)
+
+
+def _score_sanity(spec: dict, run_dir: Path, device: str) -> None:
+    from disbench import data, representations
+    from disbench.metrics import evaluate
+
+    write_json_atomic(run_dir / "status.json", {"state": "running", "step": 0, "error": None})
+    dataset = data.load(spec["dataset"])
+    encode = representations.make(spec["name"], dataset, random_state=spec["seed"])
+    scores = evaluate(
+        dataset, encode, spec["metrics"], preset=spec["metric_preset"], random_state=spec["seed"], device=device
+    )
+    write_json_atomic(run_dir / "metrics.json", scores)
+    write_json_atomic(run_dir / "status.json", {"state": "completed", "step": 0, "error": None})
+
+
+def mark_failed(run_dir: Path, error: str, details: str | None = None) -> None:
+    """Set ``run_dir/status.json`` to failed with ``error`` (keeping its other fields)."""
+    path = Path(run_dir) / "status.json"
+    try:
+        status = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        status = {"step": 0}
+    status.update(state="failed", error=error)
+    if details:
+        status["traceback"] = details
+    write_json_atomic(path, status)
+
+
+def record_lost(spec: dict, message: str, root: str | Path) -> RunRecord:
+    """Record a run whose worker died (after the executor's retries) as failed."""
+    store = ResultsStore(root)
+    run_dir = store.write_spec(spec)
+    mark_failed(run_dir, message)
+    return store.sync(spec["run_id"])
+
+
+# --- progress across runs -------------------------------------------------------------------
+class _Monitor:
+    """A tqdm bar over all runs of a job, fed by polling each running run's ``status.json``.
+
+    The unit is a training step; each run also counts a fixed evaluation cost so the
+    ETA includes scoring. Works for every executor because it only reads run directories.
+    """
+
+    def __init__(self, specs: list[dict], store: ResultsStore, enabled: bool, interval: float = 1.0):
+        from tqdm.auto import tqdm
+
+        self.specs, self.store, self.interval = specs, store, interval
+        self.cost = {s["run_id"]: spec_steps(s) + (EVAL_COST_STEPS if s["kind"] == "train" else SANITY_COST_STEPS)
+                     for s in specs}  # fmt: skip
+        self.done: set[str] = set()
+        self.bar = tqdm(total=sum(self.cost.values()), unit="step", disable=not enabled, dynamic_ncols=True,
+                        desc=f"0/{len(specs)} runs")  # fmt: skip
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._refresh()
+        self.bar.close()
+
+    def finished(self, run_id: str) -> None:
+        with self._lock:
+            self.done.add(run_id)
+        self._refresh()
+
+    def _loop(self):
+        while not self._stop.wait(self.interval):
+            self._refresh()
+
+    def _refresh(self):
+        with self._lock:
+            progress, active = 0, []
+            for s in self.specs:
+                rid = s["run_id"]
+                if rid in self.done:
+                    progress += self.cost[rid]
+                    continue
+                status = _read_status(self.store.run_dir(rid))
+                if status.get("state") == "running":
+                    step = min(int(status.get("step") or 0), spec_steps(s))
+                    progress += step
+                    active.append(f"{s['name']} s{s['seed']} {step}/{spec_steps(s)}" if s["kind"] == "train"
+                                  else f"{s['name']} s{s['seed']}")  # fmt: skip
+            self.bar.update(max(0, progress - self.bar.n))
+            self.bar.set_description(f"{len(self.done)}/{len(self.specs)} runs", refresh=False)
+            self.bar.set_postfix_str(", ".join(active[:3]), refresh=True)
+
+
+def _read_status(run_dir: Path) -> dict:
+    try:
+        return json.loads((run_dir / "status.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+# --- the job --------------------------------------------------------------------------------
+def run_benchmark(
+    models: Sequence[str] | str = "all",
+    datasets: Sequence[str] = ("dsprites",),
+    seeds: Sequence[int] = (0,),
+    profile: str = "quick",
+    metrics: Sequence[str] | None = None,
+    *,
+    out: str | Path = "results",
+    device: str = "auto",
+    executor=None,
+    sanity: bool = True,
+    progress: bool = True,
+    export: bool = True,
+    echo: Callable[[str], None] = print,
+    task: Callable | None = None,
+) -> JobResult:
+    """Run a whole job: plan, skip what is complete, execute the rest, export the leaderboard.
+
+    Args:
+        models, datasets, seeds, profile, metrics, sanity: see :func:`plan_runs`.
+        out: the results directory (see :mod:`disbench.results`).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` ... (passed to training and metrics).
+        executor: a :mod:`disbench.executors` executor; default in-process, one run at a time.
+        progress: show the progress bar across runs (run, step, ETA).
+        export: write the leaderboard (CSV, tidy CSV, LaTeX, Markdown, HTML) and the HTML
+            report into ``out`` when the job ends, and print the leaderboard.
+        echo: where messages go.
+        task: the per-run function (``execute_run`` bound to ``out`` and ``device`` by
+            default); tests substitute a fake.
+
+    Returns:
+        a :class:`JobResult`.
+
+    Raises:
+        UnknownNameError, InvalidInputError: see :func:`plan_runs`.
+        ResultsStoreError: ``out`` holds a damaged index or one from another version.
+    """
+    from disbench.executors import LocalExecutor
+
+    specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity)
+    store = ResultsStore(out)
+    executor = executor or LocalExecutor()
+    records: dict[str, RunRecord] = {}
+    todo = []
+    for spec in specs:
+        store.write_spec(spec)
+        record = store.sync(spec["run_id"])
+        if is_complete(record, spec):
+            records[spec["run_id"]] = record
+        else:
+            todo.append(spec)
+    skipped = list(records)
+    if skipped:
+        echo(f"skipping {len(skipped)} completed run(s) in {out}")
+    if todo:
+        echo(f"running {len(todo)} run(s) with {executor.describe()}; results in {out}")
+    task = task or functools.partial(execute_run, root=str(out), device=device, threads=executor.threads_per_run())
+    lost = functools.partial(record_lost, root=str(out))
+    start = time.time()
+    with _Monitor(todo, store, enabled=progress and bool(todo)) as monitor:
+        for record in executor.run(task, todo, lost):
+            store.upsert(record)  # remote workers may not share our index
+            records[record.run_id] = record
+            monitor.finished(record.run_id)
+            if record.state != "completed":
+                echo(f"run {record.run_id} failed: {record.error}")
+    ordered = [records[s["run_id"]] for s in specs]
+    result = JobResult(ordered, skipped)
+    if todo:
+        echo(f"{len(todo) - len(result.failed)} of {len(todo)} run(s) finished in {time.time() - start:.0f} s")
+    if export:
+        result.exports = export_all(ordered, Path(out), echo=echo)
+    return result
+
+
+def export_all(records: list[RunRecord], out: Path, echo: Callable[[str], None] = print) -> dict[str, Path]:
+    """Print the leaderboard of ``records`` and write its exports and the HTML report into ``out``."""
+    from disbench.leaderboard import EXPORT_FORMATS, build_leaderboard, export_leaderboard
+    from disbench.report import write_report
+
+    board = build_leaderboard(records)
+    if board.empty:
+        echo("no completed runs to put on a leaderboard")
+        return {}
+    echo(board.to_text())
+    paths = {}
+    for fmt, suffix in EXPORT_FORMATS.items():
+        paths[fmt] = export_leaderboard(board, out / f"leaderboard{suffix}", fmt)
+    paths["report"] = write_report(records, out / "report.html", board=board, run_root=out)
+    echo("wrote " + ", ".join(str(p) for p in paths.values()))
+    return paths
