@@ -31,11 +31,9 @@ from disbench.errors import InvalidInputError, unknown_name
 from disbench.io import write_json_atomic
 from disbench.results import ResultsStore, RunRecord
 
-PROFILES = ("quick", "paper")
-# metric preset used with each training profile (the leaderboard caption says which)
-METRIC_PRESET = {"quick": "quick", "paper": "default"}
-DISENTANGLEMENT_METRICS = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity")
-SAMPLE_METRICS = ("fid", "kid", "fid_inception")  # need generated samples: not for sanity rows
+# the metric preset used with a training profile: "quick" with the quick profile, the
+# reference defaults ("default") with every other one (the leaderboard caption says which)
+QUICK_PROFILE = "quick"
 SANITY_ROWS = {
     "ground_truth": ("Ground-truth factors", "the true factor values"),
     "pca": ("PCA", "PCA of the pixels (10-d)"),
@@ -72,8 +70,10 @@ def run_id(spec: dict) -> str:
 
 
 def valid_metrics() -> tuple[str, ...]:
-    """Metric registry names ``--metrics`` accepts."""
-    return DISENTANGLEMENT_METRICS + SAMPLE_METRICS
+    """Metric registry names ``--metrics`` accepts (:data:`disbench.metrics.ALL_METRICS`)."""
+    from disbench.metrics.evaluate import ALL_METRICS
+
+    return tuple(ALL_METRICS)
 
 
 def plan_runs(
@@ -92,8 +92,9 @@ def plan_runs(
             baselines plus the plain-VAE reference row ``vae`` when its preset exists).
         datasets: dataset registry names.
         seeds: training (and metric) seeds.
-        profile: ``"quick"`` (CPU) or ``"paper"``; metrics then use the ``quick`` or
-            ``default`` metric preset.
+        profile: a profile every chosen preset defines: ``"quick"`` (CPU; metrics at
+            their ``quick`` preset), ``"paper"`` (the paper's settings; metrics at their
+            reference defaults) or another one a preset adds (reference defaults).
         metrics: metric registry names, or None for the default set (all
             disentanglement metrics + ``fid``).
         sanity: add the sanity rows (one per representation, dataset and seed).
@@ -106,11 +107,12 @@ def plan_runs(
         InvalidInputError: no models, datasets or seeds, or a negative seed.
     """
     from disbench import data
+    from disbench.metrics.evaluate import SAMPLE_METRICS  # need generated images: not for sanity rows
     from disbench.presets import list_presets, load_preset
 
-    if profile not in PROFILES:
-        raise unknown_name("profile", profile, PROFILES)
     names = list_presets() if models == "all" or list(models) == ["all"] else list(dict.fromkeys(models))
+    if not names or not datasets or not seeds:
+        raise InvalidInputError("a job needs at least one model, one dataset and one seed")
     for m in names:
         if m not in list_presets():
             raise unknown_name("model", m, [*list_presets(), "all"])
@@ -122,25 +124,26 @@ def plan_runs(
     for m in metrics or ():
         if m not in valid_metrics():
             raise unknown_name("metric", m, [*valid_metrics(), "default"])
-    if not names or not datasets or not seeds:
-        raise InvalidInputError("a job needs at least one model, one dataset and one seed")
     if any(int(s) < 0 for s in seeds):
         raise InvalidInputError(f"seeds must be non-negative integers, got {list(seeds)}")
 
-    metric_preset = METRIC_PRESET[profile]
+    presets = {name: load_preset(name) for name in names}
+    shared = set.intersection(*(set(p.profiles) for p in presets.values()))
+    if profile not in shared:
+        raise unknown_name("profile", profile, shared)
+    metric_preset = "quick" if profile == QUICK_PROFILE else "default"
     specs = []
     for d in datasets:
         for seed in seeds:
-            for name in names:
-                preset = load_preset(name)
+            for name, preset in presets.items():
                 specs.append(
                     _spec(
                         "train", name, preset.model, d, profile, seed, metrics, metric_preset,
                         preset.display_name, preset.supervision, preset.representation, preset.profile(profile),
                     )
                 )  # fmt: skip
-    if sanity:
-        sanity_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS]
+    sanity_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS]
+    if sanity and sanity_metrics != []:
         for d in datasets:
             for seed in seeds:
                 for name, (display, representation) in SANITY_ROWS.items():
@@ -218,7 +221,9 @@ def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
         spec["name"], dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
         out_dir=run_dir, device=device, progress=False,
     )  # fmt: skip
-    evaluate_run(run_dir, metrics=spec["metrics"], preset=spec["metric_preset"], device=device)
+    evaluate_run(
+        run_dir, metrics=spec["metrics"], preset=spec["metric_preset"], device=device, random_state=spec["seed"]
+    )
 
 
 def _score_sanity(spec: dict, run_dir: Path, device: str) -> None:

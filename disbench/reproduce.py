@@ -1,0 +1,138 @@
+"""Paper reproduction: run what a paper's table needs and put disbench's numbers beside the paper's.
+
+The paper values live in the presets (``[[reported]]`` entries: paper key, dataset,
+metric, value, optional std, source in the paper, the metric settings the paper used).
+:func:`reproduce` runs every preset that has an entry for the paper, on the entries'
+datasets, with the ``paper`` profile (``quick`` for a dry run on a CPU), scores the
+metrics the entries name, and returns the side-by-side table: paper value, disbench
+mean ± std over seeds, and the delta (disbench − paper).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from disbench.errors import unknown_name
+from disbench.io import write_text_atomic
+from disbench.leaderboard import headline_scores
+from disbench.results import RunRecord
+
+COLUMNS = ["paper", "preset", "model", "dataset", "metric", "source", "paper_value", "paper_std",
+           "disbench_mean", "disbench_std", "n_seeds", "delta", "profile", "metric_preset", "metric_settings"]  # fmt: skip
+
+
+def reported_entries(paper: str | None = None) -> list[dict]:
+    """Every ``[[reported]]`` entry of every preset (with ``preset`` and ``display_name``
+    added), or only those of ``paper``.
+
+    Raises:
+        UnknownNameError: ``paper`` is given and no preset reports numbers for it.
+    """
+    from disbench.presets import list_presets, load_preset
+
+    entries = []
+    for name in list_presets():
+        preset = load_preset(name)
+        for e in preset.reported:
+            entries.append({**e, "preset": name, "display_name": preset.display_name})
+    if paper is not None:
+        if paper not in {e["paper"] for e in entries}:
+            raise unknown_name("paper", paper, {e["paper"] for e in entries})
+        entries = [e for e in entries if e["paper"] == paper]
+    return entries
+
+
+def papers() -> list[str]:
+    """Paper keys ``disbench reproduce`` accepts."""
+    return sorted({e["paper"] for e in reported_entries()})
+
+
+def comparison_table(entries: list[dict], records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Side-by-side table of ``entries`` and the completed ``records`` (columns :data:`COLUMNS`).
+
+    A metric a run lacks (or a run that failed) gives NaN for the disbench columns.
+    """
+    rows = []
+    for e in entries:
+        runs = [r for r in records if r.name == e["preset"] and r.dataset == e["dataset"]
+                and r.state == "completed" and e["metric"] in headline_scores(r.metrics or {})]  # fmt: skip
+        values = [headline_scores(r.metrics)[e["metric"]] for r in runs]
+        mean = float(pd.Series(values).mean()) if values else math.nan
+        std = float(pd.Series(values).std(ddof=1)) if len(values) > 1 else math.nan
+        rows.append({
+            "paper": e["paper"], "preset": e["preset"], "model": e["display_name"], "dataset": e["dataset"],
+            "metric": e["metric"], "source": e.get("source", ""), "paper_value": float(e["value"]),
+            "paper_std": float(e["std"]) if "std" in e else math.nan,
+            "disbench_mean": mean, "disbench_std": std, "n_seeds": len(values), "delta": mean - float(e["value"]),
+            "profile": runs[0].profile if runs else "", "metric_preset": runs[0].metrics.get("metric_preset", "")
+            if runs else "", "metric_settings": e.get("metric_settings", ""),
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """The comparison as a Markdown table: paper value (± std), disbench mean ± std, delta."""
+    from tabulate import tabulate
+
+    def pm(m, s):
+        if math.isnan(m):
+            return "—"
+        return f"{m:.4g}" if math.isnan(s) else f"{m:.4g} ± {s:.2g}"
+
+    body = [[r.model, r.dataset, r.metric, r.source, pm(r.paper_value, r.paper_std),
+             pm(r.disbench_mean, r.disbench_std), "—" if math.isnan(r.delta) else f"{r.delta:+.4g}"]
+            for r in table.itertuples()]  # fmt: skip
+    head = ["Model", "Dataset", "Metric", "Source", "Paper", "disbench (mean ± std)", "Δ"]
+    return tabulate(body, head, tablefmt="github") + "\n"
+
+
+def reproduce(
+    paper: str,
+    *,
+    profile: str = "paper",
+    seeds: Sequence[int] = (0,),
+    out: str | Path = "results",
+    device: str = "auto",
+    executor=None,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+    task: Callable | None = None,
+) -> tuple[pd.DataFrame, dict[str, Path]]:
+    """Run the models ``paper``'s reported numbers need and compare.
+
+    Args:
+        paper: a paper key (see :func:`papers`).
+        profile: training profile (``"paper"``; ``"quick"`` for a dry run).
+        seeds, out, device, executor, progress, echo, task: as for
+            :func:`disbench.runner.run_benchmark` (no sanity rows are run).
+
+    Returns:
+        (the comparison table, the exported files ``reproduce-<paper>-<profile>.csv`` and
+        ``.md`` in ``out``).
+
+    Raises:
+        UnknownNameError: unknown paper, or a profile a needed preset lacks.
+    """
+    from disbench.runner import run_benchmark, valid_metrics
+
+    entries = reported_entries(paper)
+    records: list[RunRecord] = []
+    for dataset in sorted({e["dataset"] for e in entries}):
+        here = [e for e in entries if e["dataset"] == dataset]
+        models = sorted({e["preset"] for e in here})
+        metrics = sorted({e["metric"] for e in here} & set(valid_metrics()))
+        job = run_benchmark(models, [dataset], seeds, profile, metrics, out=out, device=device, executor=executor,
+                            sanity=False, progress=progress, export=False, echo=echo, task=task)  # fmt: skip
+        records += job.records
+    table = comparison_table(entries, records)
+    out = Path(out)
+    stem = f"reproduce-{paper}-{profile}"
+    write_text_atomic(out / f"{stem}.csv", table.to_csv(index=False))
+    caption = f"{paper}: paper values vs disbench ({profile} profile, seeds {', '.join(map(str, seeds))})\n\n"
+    write_text_atomic(out / f"{stem}.md", caption + to_markdown(table))
+    echo(caption + to_markdown(table))
+    return table, {"csv": out / f"{stem}.csv", "md": out / f"{stem}.md"}
