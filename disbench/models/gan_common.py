@@ -1,0 +1,311 @@
+"""What the GAN baselines share: latent noise drawn through the core's data RNG, the
+phase schedule of a post-hoc encoder, the adversarial losses, and the mode-collapse monitor.
+
+Noise. Every latent vector a GAN step uses is drawn in :meth:`GanBaseline.next_batch`
+from the numpy Generator the training core owns (and checkpoints), so a step is a pure
+function of its batch and a resumed run draws the same noise as an uninterrupted one.
+
+Phases. Methods with several phases (encoder pre-training, level-by-level training, a
+post-hoc encoder) switch by step number only (:meth:`GanBaseline.phase`), never by
+state kept elsewhere, so checkpoint/resume stays uniform.
+
+Mode collapse. Every ``monitor_every`` steps the model counts the distinct shapes that
+the metrics' factor classifier (:mod:`disbench.metrics.feature_net`) predicts on a
+batch of generated images and reports it as the ``"distinct_shapes"`` loss-dict entry.
+It is skipped (no entry at all) when that network is not available or not trained yet:
+a training step never trains the classifier.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from disbench.errors import InvalidInputError
+from disbench.models.base import Baseline
+
+#: images per generated batch used by the mode-collapse monitor
+MONITOR_BATCH = 128
+
+
+class GanBaseline(Baseline):
+    """Base of the GAN baselines (InfoGAN, LSGAN, ACGAN, Stacked GAN).
+
+    Subclasses set :attr:`noise_spec` (name -> (dim, low, high): each drawn i.i.d.
+    uniform in ``[low, high)`` per example, float32) and :attr:`phases` (ordered
+    ``(name, num_steps)``; the last phase takes the remaining steps).
+
+    Common hyperparameters:
+        monitor_every: steps between mode-collapse counts (0 disables; default 250).
+        label_factor: name of the ground-truth factor used for labels and for the
+            mode-collapse count (default ``"shape"``, or the first factor when the
+            dataset has no factor of that name).
+    """
+
+    noise_spec: dict[str, tuple[int, float, float]] = {}
+
+    def __init__(self, info, total_steps, *, monitor_every: int = 250, label_factor: str | None = None, **hparams):
+        super().__init__(info, total_steps, monitor_every=monitor_every, label_factor=label_factor, **hparams)
+        self.monitor_every = int(monitor_every)
+        if label_factor is None:
+            label_factor = "shape" if "shape" in info.factor_names else info.factor_names[0]
+        if label_factor not in info.factor_names:
+            raise InvalidInputError(
+                f"label_factor {label_factor!r} is not a factor of {info.name}; "
+                f"choose one of {', '.join(info.factor_names)}"
+            )
+        self.label_factor = label_factor
+        self.label_index = info.factor_names.index(label_factor)
+        self.num_classes = info.factors_num_values[self.label_index]
+        self._monitor = None  # lazily loaded factor classifier (False: unavailable)
+        self._last_distinct: float | None = None
+
+    # --- phases ----------------------------------------------------------------------
+    def phase_schedule(self) -> list[tuple[str, int]]:
+        """Ordered ``(phase name, first step)``; the default is one phase ``"gan"``."""
+        return [("gan", 0)]
+
+    def phase(self, step: int) -> str:
+        """Name of the phase that ``step`` belongs to."""
+        current = self.phase_schedule()[0][0]
+        for name, start in self.phase_schedule():
+            if step >= start:
+                current = name
+        return current
+
+    # --- data and noise ----------------------------------------------------------------
+    def needs_real_data(self, step: int) -> bool:
+        """Whether the step trains on real images (post-hoc phases do not)."""
+        return True
+
+    def next_batch(self, dataset, batch_size: int, rng: np.random.Generator, step: int) -> dict:
+        """Real batch (when the phase uses one) plus this step's noise, all numpy.
+
+        Returns ``{"x": float32 (B, C, H, W), "factors": int64 (B, K), <noise name>:
+        float32 (B, dim), ...}``; ``x`` and ``factors`` are absent in phases that train
+        on generated data only.
+        """
+        batch = super().next_batch(dataset, batch_size, rng, step) if self.needs_real_data(step) else {}
+        for name, (dim, low, high) in self.noise_spec.items():
+            batch[name] = rng.uniform(low, high, size=(batch_size, dim)).astype(np.float32)
+        return batch
+
+    def _noise(self, name: str, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        """``n`` noise vectors ``name`` drawn with a torch Generator (seed 0 when None)."""
+        if generator is None:
+            generator = torch.Generator().manual_seed(0)
+        dim, low, high = self.noise_spec[name]
+        gen_device = generator.device
+        u = torch.rand(n, dim, generator=generator, device=gen_device)
+        return (low + (high - low) * u).to(self.device)
+
+    def _labels(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        """``n`` uniform class labels (int64) of the label factor."""
+        if generator is None:
+            generator = torch.Generator().manual_seed(1)
+        y = torch.randint(self.num_classes, (n,), generator=generator, device=generator.device)
+        return y.to(self.device)
+
+    # --- sampling --------------------------------------------------------------------
+    def generate(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        """``n`` images from the generator in eval mode (subclasses implement)."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, chunk: int = 500) -> torch.Tensor:
+        """``n`` generated images, float32 in [0, 1], ``(n, C, H, W)``, in chunks of
+        ``chunk`` (generator networks in eval mode: BatchNorm uses running statistics)."""
+        if generator is None:
+            generator = torch.Generator().manual_seed(0)
+        with eval_mode(self):
+            parts = [self.generate(min(chunk, n - i), generator) for i in range(0, n, chunk)]
+        if not parts:
+            return torch.zeros((0, *self.info.observation_shape), device=self.device)
+        return torch.cat(parts).float()
+
+    # --- loss dict -----------------------------------------------------------------------
+    #: every loss term the model reports, in every step (terms a phase does not train are 0.0,
+    #: so the train log keeps one column per term)
+    loss_keys: tuple[str, ...] = ()
+
+    def losses(self, step: int, **terms: torch.Tensor | float) -> dict[str, float]:
+        """The step's loss dict: :attr:`loss_keys` (0.0 where not in ``terms``) plus the
+        mode-collapse count (:meth:`monitor`)."""
+        out = {k: float(terms[k]) if k in terms else 0.0 for k in self.loss_keys}
+        out.update(self.monitor(step))
+        return out
+
+    # --- mode-collapse monitor ---------------------------------------------------------
+    def monitor(self, step: int) -> dict[str, float]:
+        """``{"distinct_shapes": k}``: distinct label-factor values the metrics' factor
+        classifier predicts on :data:`MONITOR_BATCH` generated images, recomputed every
+        ``monitor_every`` steps (the last count is repeated in between); ``{}`` when the
+        classifier is unavailable."""
+        if self.monitor_every <= 0:
+            return {}
+        if step % self.monitor_every == 0 or self._last_distinct is None:
+            net = self._feature_net()
+            if net is None:
+                return {}
+            x = self.sample(MONITOR_BATCH, torch.Generator().manual_seed(step))
+            with torch.no_grad():
+                pred = net.predict(x.to(_net_device(net, x)))
+            pred = torch.as_tensor(np.asarray(pred.cpu() if hasattr(pred, "cpu") else pred))
+            self._last_distinct = float(torch.unique(pred[:, self.label_index]).numel())
+        return {"distinct_shapes": self._last_distinct}
+
+    def _feature_net(self):
+        if self._monitor is None:
+            self._monitor = _cached_feature_net(self.info.name) or False
+        return self._monitor or None
+
+
+def _cached_feature_net(dataset_name: str):
+    """The metrics' trained factor classifier for ``dataset_name`` if it is already
+    cached, else None (never trains one)."""
+    try:
+        from disbench import data
+        from disbench.metrics import feature_net
+    except ImportError:
+        return None
+    cached = getattr(feature_net, "load_cached_feature_net", None)
+    if cached is None:
+        return None
+    try:
+        return cached(data.load(dataset_name))
+    except Exception:  # noqa: BLE001 - the monitor is optional; training goes on without it
+        return None
+
+
+def _net_device(net, x):
+    try:
+        return next(net.parameters()).device
+    except (AttributeError, StopIteration):
+        return x.device
+
+
+@contextlib.contextmanager
+def eval_mode(module):
+    """Context manager putting ``module`` in eval mode and restoring its mode after."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
+# --- losses ------------------------------------------------------------------------------
+def bce_real(logits: torch.Tensor) -> torch.Tensor:
+    """``-mean log sigmoid(logits)``: binary cross-entropy against the label "real"."""
+    return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+
+
+def bce_fake(logits: torch.Tensor) -> torch.Tensor:
+    """``-mean log(1 - sigmoid(logits))``: binary cross-entropy against "fake"."""
+    return F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
+
+
+def requires_grad(module, flag: bool) -> None:
+    """Switch gradient tracking of all parameters of ``module``."""
+    for p in module.parameters():
+        p.requires_grad_(flag)
+
+
+def adam(params, lr: float, beta1: float, beta2: float = 0.999) -> torch.optim.Adam:
+    """Adam over ``params`` (a list of parameters)."""
+    return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2))
+
+
+def linspace_traversal(base: torch.Tensor, index: int, low: float, high: float, num_steps: int) -> torch.Tensor:
+    """``num_steps`` copies of latent ``base`` (D,) with coordinate ``index`` swept
+    linearly from ``low`` to ``high``: ``(num_steps, D)``."""
+    z = base.unsqueeze(0).repeat(num_steps, 1)
+    z[:, index] = torch.linspace(low, high, num_steps, device=base.device)
+    return z
+
+
+# --- GAN blocks (to move to nets.py) -------------------------------------------------------
+def _check_size(observation_shape, num_up: int) -> tuple[int, int, int]:
+    c, h, w = (int(v) for v in observation_shape)
+    side = 4 * 2**num_up
+    if h != side or w != side:
+        raise InvalidInputError(
+            f"the GAN conv blocks need {side}x{side} observations, got {h}x{w}; "
+            "resize the dataset or change the number of conv layers"
+        )
+    return c, h, w
+
+
+class GanGenerator(nn.Module):
+    """Conv generator of the InfoGAN-CR dSprites setup (Lin et al. 2020, official code
+    ``network.py``, ``Decoder``; DCGAN-style, Radford et al. 2016):
+    fc ``hidden`` (ReLU, BN) -> fc 4·4·``channels[0]`` (ReLU, BN) -> transposed convs to
+    ``channels[0], channels[1:]...`` (4×4, stride 2, LeakyReLU 0.2, BN) -> transposed conv
+    to C channels (4×4, stride 2) -> sigmoid.
+
+    Default ``channels=(64, 32, 32)`` gives the paper's deconvs 64-32-32-C for 64×64 images.
+    Maps float32 ``(N, in_dim)`` to images float32 ``(N, C, H, W)`` in [0, 1].
+
+    Raises:
+        InvalidInputError: the observation side is not ``4·2**(len(channels)+1)``.
+    """
+
+    def __init__(self, in_dim: int, observation_shape, hidden: int = 128, channels=(64, 32, 32)):
+        super().__init__()
+        c_out, _, _ = _check_size(observation_shape, len(channels) + 1)
+        self.channels = tuple(channels)
+        self.fc = nn.Sequential(
+            nn.Linear(in_dim, hidden), nn.ReLU(), nn.BatchNorm1d(hidden),
+            nn.Linear(hidden, 16 * channels[0]), nn.ReLU(), nn.BatchNorm1d(16 * channels[0]),
+        )
+        layers = []
+        for c_in, c_next in zip((channels[0], *channels[:-1]), channels, strict=True):
+            layers += [nn.ConvTranspose2d(c_in, c_next, 4, 2, 1), nn.LeakyReLU(0.2), nn.BatchNorm2d(c_next)]
+        layers += [nn.ConvTranspose2d(channels[-1], c_out, 4, 2, 1), nn.Sigmoid()]
+        self.deconv = nn.Sequential(*layers)
+        dcgan_init(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.fc(z).view(len(z), self.channels[0], 4, 4)
+        return self.deconv(h)
+
+
+class GanDiscriminatorBody(nn.Module):
+    """Shared body of the discriminators (and InfoGAN's Q) of the InfoGAN-CR dSprites
+    setup (Lin et al. 2020, official code ``InfoGANDiscriminator`` shared part):
+    convs ``channels`` (4×4, stride 2, LeakyReLU 0.2) -> fc ``hidden`` (LeakyReLU 0.2).
+
+    Maps images float32 ``(N, C, H, W)`` to features float32 ``(N, hidden)``; heads
+    (real/fake logit, Q, class) are added by each baseline.
+
+    Raises:
+        InvalidInputError: the observation side is not ``4·2**len(channels)``.
+    """
+
+    def __init__(self, observation_shape, hidden: int = 128, channels=(32, 32, 64, 64)):
+        super().__init__()
+        c_in, _, _ = _check_size(observation_shape, len(channels))
+        layers = []
+        for c_prev, c_next in zip((c_in, *channels[:-1]), channels, strict=True):
+            layers += [nn.Conv2d(c_prev, c_next, 4, 2, 1), nn.LeakyReLU(0.2)]
+        self.conv = nn.Sequential(*layers, nn.Flatten())
+        self.fc = nn.Sequential(nn.Linear(16 * channels[-1], hidden), nn.LeakyReLU(0.2))
+        self.out_dim = hidden
+        dcgan_init(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.conv(x))
+
+
+def dcgan_init(module: nn.Module, std: float = 0.02) -> None:
+    """Weights of conv and linear layers ~ N(0, std²), biases 0 (DCGAN, Radford et al.
+    2016, Sec. 4; the InfoGAN-CR code initialises likewise with std 0.02)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, std)
+            nn.init.zeros_(m.bias)

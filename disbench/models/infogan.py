@@ -1,0 +1,166 @@
+"""InfoGAN (Chen et al. 2016, "InfoGAN: Interpretable Representation Learning by
+Information Maximizing Generative Adversarial Nets", NeurIPS 2016).
+
+The generator ``G(c, z)`` takes continuous latent codes ``c ~ U(-1, 1)^num_codes`` and
+noise ``z ~ U(-1, 1)^noise_dim``; the discriminator ``D`` and the recognition network
+``Q`` share a conv body. ``Q(c | x)`` is a factored Gaussian with fixed unit standard
+deviation (the paper, Sec. 6, notes that a fixed σ suffices for continuous codes; the
+InfoGAN-CR code uses ``q_std = 1``), so the variational mutual-information lower bound
+(Eq. 5) becomes ``L_I = E[log Q(c | G(c, z))]`` = a negative squared error plus a constant.
+
+Objectives (Eq. 6, with the non-saturating generator loss of Goodfellow et al. 2014, Sec. 3,
+as the InfoGAN and InfoGAN-CR code use)::
+
+    D, Q:  min  BCE(D(x), real) + BCE(D(G(c, z)), fake) - λ L_I
+    G:     min  BCE(D(G(c, z)), real) - λ L_I
+
+The dSprites setup is the InfoGAN baseline of InfoGAN-CR (Lin et al. 2020, ICML;
+official code ``InfoGAN-CR_dSprites``): 5 codes + 5 noise dims, G fc 128 → fc 4·4·64 →
+deconvs 64-32-32-1 (4×4, stride 2, BatchNorm, sigmoid output), D/Q conv 32-32-64-64
+(4×4, stride 2, LeakyReLU) → fc 128, Q head fc 128 → 5 means, Adam G 1e-3 / D 2e-3,
+β1 = 0.5, batch 64, λ = 0.05 for both players, and two generator updates per
+discriminator update on the same noise (as that code does).
+
+Representation: ``encode(x)`` = Q's code means on real images (``num_codes``-d).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from disbench.models import register
+from disbench.models.gan_common import (
+    GanBaseline,
+    GanDiscriminatorBody,
+    GanGenerator,
+    adam,
+    bce_fake,
+    bce_real,
+    dcgan_init,
+    eval_mode,
+    linspace_traversal,
+    requires_grad,
+)
+
+
+@register
+class InfoGAN(GanBaseline):
+    """InfoGAN with continuous codes (see the module docstring for the losses and sources).
+
+    Hyperparameters (``[profiles.<p>.model]``):
+        num_codes: continuous latent codes ``c`` (5).
+        noise_dim: incompressible noise dims ``z`` (5).
+        info_weight: λ, weight of ``L_I`` for both players (0.05).
+        lr_g, lr_d: Adam learning rates of G and of D+Q (1e-3, 2e-3).
+        beta1: Adam β1 (0.5).
+        generator_steps: generator updates per discriminator update (2).
+        q_std: fixed standard deviation of Q's Gaussian (1.0).
+        monitor_every, label_factor: see :class:`GanBaseline`.
+    """
+
+    name = "infogan"
+    supervision = "none"
+    representation = "Q's code means on real images (num_codes-d, 5 on dSprites)"
+    loss_keys = ("d_loss", "g_loss", "info_loss")
+
+    def __init__(self, info, total_steps, *, num_codes: int = 5, noise_dim: int = 5, info_weight: float = 0.05,
+                 lr_g: float = 1e-3, lr_d: float = 2e-3, beta1: float = 0.5, generator_steps: int = 2,
+                 q_std: float = 1.0, **common):
+        super().__init__(info, total_steps, num_codes=num_codes, noise_dim=noise_dim, info_weight=info_weight,
+                         lr_g=lr_g, lr_d=lr_d, beta1=beta1, generator_steps=generator_steps, q_std=q_std,
+                         **common)
+        self.n_codes = int(num_codes)
+        self.noise_dim = int(noise_dim)
+        self.info_weight = float(info_weight)
+        self.generator_steps = int(generator_steps)
+        self.q_std = float(q_std)
+        self.noise_spec = {"c": (self.n_codes, -1.0, 1.0), "z": (self.noise_dim, -1.0, 1.0)}
+        self.net_g = GanGenerator(self.n_codes + self.noise_dim, info.observation_shape)
+        self.body = GanDiscriminatorBody(info.observation_shape)
+        self.d_head = nn.Linear(self.body.out_dim, 1)
+        self.q_head = nn.Sequential(nn.Linear(self.body.out_dim, 128), nn.LeakyReLU(0.2),
+                                    nn.Linear(128, self.n_codes))
+        dcgan_init(self.d_head)
+        dcgan_init(self.q_head)
+
+    @property
+    def num_codes(self) -> int:
+        return self.n_codes
+
+    def discriminator_modules(self):
+        return [self.body, self.d_head, self.q_head]
+
+    def configure_optimizers(self):
+        d_params = [p for m in self.discriminator_modules() for p in m.parameters()]
+        return {
+            "generator": adam(list(self.net_g.parameters()), self.hparams["lr_g"], self.hparams["beta1"]),
+            "discriminator": adam(d_params, self.hparams["lr_d"], self.hparams["beta1"]),
+        }
+
+    def q_nll(self, means: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """``-log Q(c | x)`` of the fixed-σ factored Gaussian, summed over codes, batch mean."""
+        sq = ((means - c) ** 2).sum(1) / (2 * self.q_std**2)
+        const = self.n_codes * (0.5 * math.log(2 * math.pi) + math.log(self.q_std))
+        return (sq + const).mean()
+
+    def training_step(self, batch, step, optimizers):
+        x, c, z = batch["x"], batch["c"], batch["z"]
+        gen_in = torch.cat([c, z], 1)
+        # discriminator and Q
+        x_fake = self.net_g(gen_in).detach()
+        h_real, h_fake = self.body(x), self.body(x_fake)
+        d_adv = bce_real(self.d_head(h_real)) + bce_fake(self.d_head(h_fake))
+        d_info = self.q_nll(self.q_head(h_fake), c)
+        d_loss = d_adv + self.info_weight * d_info
+        optimizers["discriminator"].zero_grad(set_to_none=True)
+        d_loss.backward()
+        optimizers["discriminator"].step()
+        # generator (several updates on the same noise, as in the InfoGAN-CR code)
+        for module in self.discriminator_modules():
+            requires_grad(module, False)
+        try:
+            for _ in range(self.generator_steps):
+                h = self.body(self.net_g(gen_in))
+                g_adv = bce_real(self.d_head(h))
+                g_info = self.q_nll(self.q_head(h), c)
+                g_loss = g_adv + self.info_weight * g_info
+                optimizers["generator"].zero_grad(set_to_none=True)
+                g_loss.backward()
+                optimizers["generator"].step()
+        finally:
+            for module in self.discriminator_modules():
+                requires_grad(module, True)
+        return self.losses(step, d_loss=d_adv.detach(), g_loss=g_adv.detach(), info_loss=g_info.detach())
+
+    # --- representation and sampling ----------------------------------------------------
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Q's code means ``(N, num_codes)`` float32 for images ``(N, C, H, W)``."""
+        with eval_mode(self):
+            return self.q_head(self.body(x.to(self.device))).float()
+
+    def generate(self, n, generator):
+        c = self._noise("c", n, generator)
+        z = self._noise("z", n, generator)
+        return self.net_g(torch.cat([c, z], 1))
+
+    @torch.no_grad()
+    def traverse(self, x, num_steps, generator=None):
+        """Each code swept over [-1, 1] with the other codes and the noise fixed: codes
+        from Q(x[0]) clipped to [-1, 1] when ``x`` is given, else drawn; returns
+        ``(num_codes, num_steps, C, H, W)``."""
+        if generator is None:
+            generator = torch.Generator().manual_seed(0)
+        c = self._noise("c", 1, generator)[0]
+        if x is not None and len(x):
+            c = self.encode(x[:1])[0].clamp(-1, 1)
+        z = self._noise("z", 1, generator)[0]
+        rows = []
+        with eval_mode(self):
+            for i in range(self.n_codes):
+                codes = linspace_traversal(c, i, -1.0, 1.0, num_steps)
+                rows.append(self.net_g(torch.cat([codes, z.expand(num_steps, -1)], 1)))
+        return torch.stack(rows).float()
