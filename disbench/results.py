@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -181,8 +183,8 @@ class ResultsStore:
 
     # --- connections -----------------------------------------------------------------------
     @contextlib.contextmanager
-    def _connect(self, write: bool = False):
-        con = sqlite3.connect(self.index_path, timeout=120.0, isolation_level=None)
+    def _connect(self, write: bool = False, path: Path | None = None):
+        con = sqlite3.connect(path or self.index_path, timeout=120.0, isolation_level=None)
         con.row_factory = sqlite3.Row
         try:
             con.execute("PRAGMA busy_timeout = 120000")
@@ -200,16 +202,27 @@ class ResultsStore:
             con.close()
 
     def _init_index(self) -> None:
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode = WAL")
-        with self._connect(write=True) as con:
-            for statement in _SCHEMA.strip().split(";"):
-                if statement.strip():
-                    con.execute(statement)
-            con.executemany(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
-                [("schema_version", str(SCHEMA_VERSION)), ("disbench_version", __version__)],
-            )
+        """Create the index atomically: build it in a temporary file, then hard-link it into
+        place unless another process was first (so no one ever sees a half-made index)."""
+        fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".tmp", dir=self.root)
+        os.close(fd)
+        try:
+            with self._connect(path=Path(tmp)) as con:
+                con.execute("PRAGMA journal_mode = WAL")
+            with self._connect(write=True, path=Path(tmp)) as con:
+                for statement in _SCHEMA.strip().split(";"):
+                    if statement.strip():
+                        con.execute(statement)
+                con.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [("schema_version", str(SCHEMA_VERSION)), ("disbench_version", __version__)],
+                )
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, self.index_path)
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp + suffix)
 
     def _check(self) -> None:
         repair = f"run `disbench results repair {self.root}` to rebuild it from the run directories (nothing is deleted)"

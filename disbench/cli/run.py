@@ -1,0 +1,113 @@
+"""``disbench run``: train and score baselines, index the runs, print and export the leaderboard."""
+
+from __future__ import annotations
+
+import click
+
+# options that take several space-separated values: --seeds 0 1 2
+LIST_OPTIONS = ("--models", "--datasets", "--seeds", "--metrics")
+
+
+def expand_list_options(args: list[str], names) -> list[str]:
+    """Rewrite ``--opt a b c`` as ``--opt a --opt b --opt c`` for the options in ``names``
+    (click options take one value per occurrence); values may also be comma-separated."""
+    out, current, seen_values = [], None, True
+    for i, arg in enumerate(args):
+        if arg == "--":
+            out += args[i:]
+            break
+        if arg.startswith("-") and not arg.lstrip("-").isdigit():
+            if current and not seen_values:
+                out.append(current)  # no value: let click report the missing argument
+            current, seen_values = (arg, False) if arg in names else (None, True)
+            if current is None:
+                out.append(arg)
+            continue
+        if current:
+            out += [current, arg]
+            seen_values = True
+        else:
+            out.append(arg)
+    if current and not seen_values:
+        out.append(current)
+    return out
+
+
+class ListOptionsCommand(click.Command):
+    """A click command whose :data:`LIST_OPTIONS` accept several space-separated values."""
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, expand_list_options(list(args), LIST_OPTIONS))
+
+
+def split_values(values) -> list[str]:
+    """Flatten repeated and comma-separated option values, keeping order, dropping duplicates."""
+    return list(dict.fromkeys(v.strip() for value in values for v in value.split(",") if v.strip()))
+
+
+def parse_seeds(values) -> list[int]:
+    from disbench.errors import InvalidInputError
+
+    seeds = split_values(values)
+    if not all(s.isdigit() for s in seeds):
+        raise InvalidInputError(f"seeds must be non-negative integers, got {' '.join(seeds)}")
+    return [int(s) for s in seeds]
+
+
+def executor_options(f):
+    """The ``--executor``, ``--workers``, ``--address`` and ``--retries`` options."""
+    f = click.option("--retries", default=1, show_default=True, type=int,
+                     help="Restarts of a run whose worker process died before it is recorded failed.")(f)  # fmt: skip
+    f = click.option("--address", default=None, help="Ray cluster address (with --executor ray); default: a local instance.")(f)
+    f = click.option("--workers", default=1, show_default=True, type=int,
+                     help="Local worker processes (with --executor local).")(f)  # fmt: skip
+    f = click.option("--executor", "executor_name", default="local", show_default=True,
+                     type=click.Choice(["local", "ray"]), help="Where runs execute.")(f)  # fmt: skip
+    return f
+
+
+def make_executor(executor_name: str, workers: int, address: str | None, retries: int):
+    from disbench.executors import LocalExecutor, RayExecutor
+
+    if executor_name == "ray":
+        return RayExecutor(address=address, retries=retries)
+    return LocalExecutor(workers=workers, retries=retries)
+
+
+@click.command(cls=ListOptionsCommand)
+@click.option("--models", multiple=True, default=("all",), show_default=True,
+              help="Presets to train (space-separated), or 'all' (every preset in baselines/).")
+@click.option("--datasets", multiple=True, default=("dsprites",), show_default=True, help="Datasets.")
+@click.option("--seeds", multiple=True, default=("0",), show_default=True, help="Seeds (space-separated).")
+@click.option("--profile", default="quick", show_default=True,
+              help="Training profile: quick (CPU; quick metric preset) or paper (paper settings; reference metrics).")
+@click.option("--metrics", multiple=True, default=("default",), show_default=True,
+              help="Metrics, or 'default' (all disentanglement metrics + fid).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Results directory.")
+@click.option("--sanity/--no-sanity", default=True, show_default=True,
+              help="Also score the sanity rows (ground truth, PCA, ICA, raw pixels).")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
+@executor_options
+def command(models, datasets, seeds, profile, metrics, device, out, sanity, progress,
+            executor_name, workers, address, retries):  # fmt: skip
+    """Train and score baselines; print the leaderboard; write CSV, LaTeX, Markdown, HTML and a report.
+
+    \b
+    Example:
+      disbench run --models all --seeds 0 1 2 --profile quick --out results/
+    Completed runs are skipped, interrupted ones resumed, failed ones retried.
+    """
+    from disbench.runner import run_benchmark
+
+    metric_names = split_values(metrics)
+    result = run_benchmark(
+        split_values(models), split_values(datasets), parse_seeds(seeds), profile,
+        None if metric_names == ["default"] else metric_names,
+        out=out, device=device, executor=make_executor(executor_name, workers, address, retries),
+        sanity=sanity, progress=progress, echo=click.echo,
+    )  # fmt: skip
+    if result.failed:
+        click.echo(f"{len(result.failed)} run(s) failed; see `disbench results list {out} --state failed`", err=True)
+        raise click.exceptions.Exit(1)
