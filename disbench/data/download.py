@@ -86,19 +86,26 @@ def _fetch(url: str, part: Path, progress: bool, timeout: float, desc: str) -> N
                 open(part, "ab" if have else "wb") as out,
                 tqdm(total=total, initial=have, desc=desc, unit="B", unit_scale=True, disable=not progress) as bar,
             ):
+                received = 0
                 while chunk := response.read(_CHUNK):
                     out.write(chunk)
+                    received += len(chunk)
                     bar.update(len(chunk))
                 out.flush()
                 os.fsync(out.fileno())
+            if length is not None and received < int(length):  # connection closed early
+                raise DownloadError(f"downloading {url} stopped after {have + received} of {total} bytes{_resume_hint(part)}")
     except urllib.error.HTTPError as e:
         if e.code == 416 and have:  # nothing left to fetch: the partial file is whole
             return
         raise DownloadError(f"downloading {url} failed: HTTP {e.code} {e.reason}; check the URL (--url) and re-run") from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
-        kept = part.stat().st_size if part.is_file() else 0
-        resume = f"; re-run the same command to resume ({kept} bytes kept in {part})" if kept else ""
-        raise DownloadError(f"downloading {url} failed: {getattr(e, 'reason', e)}{resume}") from None
+        raise DownloadError(f"downloading {url} failed: {getattr(e, 'reason', e)}{_resume_hint(part)}") from None
+
+
+def _resume_hint(part: Path) -> str:
+    kept = part.stat().st_size if part.is_file() else 0
+    return f"; re-run the same command to resume ({kept} bytes kept in {part})" if kept else ""
 
 
 def file_digests(path: Path) -> dict[str, str]:
