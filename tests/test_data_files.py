@@ -100,7 +100,9 @@ def test_dsprites_file_survives_pickling(dsprites_npz):
     ds.sample_observations(2, 0)
     clone = pickle.loads(pickle.dumps(ds))
     f = ds.sample_factors(5, 3)
-    np.testing.assert_array_equal(clone.sample_observations_from_factors(f, 0), ds.sample_observations_from_factors(f, 0))
+    np.testing.assert_array_equal(
+        clone.sample_observations_from_factors(f, 0), ds.sample_observations_from_factors(f, 0)
+    )
 
 
 def test_load_dsprites_sources(tmp_path, data_home):
@@ -123,7 +125,9 @@ def test_load_dsprites_sources(tmp_path, data_home):
 def test_dsprites_file_truncated(dsprites_npz, tmp_path):
     cut = tmp_path / "cut.npz"
     cut.write_bytes(dsprites_npz.read_bytes()[: dsprites_npz.stat().st_size // 2])
-    with pytest.raises(DataFileError, match="truncated.*re-download it with `disbench datasets download dsprites`"):
+    with pytest.raises(
+        DataFileError, match="truncated.*re-download it with `disbench datasets download dsprites`"
+    ):
         small_dsprites(cut)
 
 
@@ -211,7 +215,9 @@ def test_shapes3d_reads_images_and_labels(tmp_path):
 
 
 def test_shapes3d_bad_files(tmp_path, data_home):
-    with pytest.raises(MissingFileError, match="3dshapes.h5 not found; run `disbench datasets download shapes3d`"):
+    with pytest.raises(
+        MissingFileError, match="3dshapes.h5 not found; run `disbench datasets download shapes3d`"
+    ):
         data.load("shapes3d")
     good = write_shapes3d(tmp_path / "good.h5")
     cut = tmp_path / "cut.h5"
@@ -219,9 +225,14 @@ def test_shapes3d_bad_files(tmp_path, data_home):
     with pytest.raises(DataFileError, match="not a readable HDF5 file.*disbench datasets download shapes3d"):
         Shapes3D(path=cut, factors_num_values=SHAPES3D_SMALL)
     with pytest.raises(DataFileError, match="labels of 'floor_hue' are not in grid order"):
-        Shapes3D(path=write_shapes3d(tmp_path / "s.h5", shuffle_labels=True), factors_num_values=SHAPES3D_SMALL)
+        Shapes3D(
+            path=write_shapes3d(tmp_path / "s.h5", shuffle_labels=True), factors_num_values=SHAPES3D_SMALL
+        )
     with pytest.raises(DataFileError, match="images is uint8 \\(96, 32, 32, 3\\)"):
-        Shapes3D(path=write_shapes3d(tmp_path / "w.h5", images_shape=(96, 32, 32, 3)), factors_num_values=SHAPES3D_SMALL)
+        Shapes3D(
+            path=write_shapes3d(tmp_path / "w.h5", images_shape=(96, 32, 32, 3)),
+            factors_num_values=SHAPES3D_SMALL,
+        )
 
 
 # --- MPI3D -------------------------------------------------------------------------------
@@ -240,7 +251,9 @@ def test_mpi3d_reads_images(tmp_path, data_home, compressed):
 
 
 def test_mpi3d_bad_files(tmp_path, data_home):
-    with pytest.raises(MissingFileError, match="mpi3d_real.npz not found; run `disbench datasets download mpi3d_real`"):
+    with pytest.raises(
+        MissingFileError, match="mpi3d_real.npz not found; run `disbench datasets download mpi3d_real`"
+    ):
         data.load("mpi3d_real")
     with pytest.raises(InvalidInputError, match="valid: toy, realistic, real"):
         MPI3D("complex")

@@ -38,7 +38,9 @@ def test_full_download_is_verified_and_loadable(tmp_path, server, sha, payload, 
     assert server.ranges == [None] and not (tmp_path / f"{NAME}.part").exists()
     ds = data.load("dsprites", source="file", factors_num_values=DSPRITES_SMALL)
     f = ds.sample_factors(8, 0)
-    np.testing.assert_array_equal(dsprites_index_of(ds.sample_observations_from_factors(f, 0)), ds.index_of(f))
+    np.testing.assert_array_equal(
+        dsprites_index_of(ds.sample_observations_from_factors(f, 0)), ds.index_of(f)
+    )
     assert download("dsprites", progress=False, url=server.url, sha256=sha) == path  # present: no request
     assert len(server.ranges) == 1
 
@@ -81,7 +83,9 @@ def test_sha256_mismatch_leaves_nothing_that_looks_complete(tmp_path, server):
 
 def test_manifest_md5_is_checked(tmp_path, server, payload):
     # no checksum override: the manifest's md5 of the published file applies, and the fixture differs
-    with pytest.raises(ChecksumError, match=f"md5 {hashlib.md5(payload).hexdigest()}, expected {data_file('dsprites').md5}"):
+    with pytest.raises(
+        ChecksumError, match=f"md5 {hashlib.md5(payload).hexdigest()}, expected {data_file('dsprites').md5}"
+    ):
         download("dsprites", tmp_path, progress=False, url=server.url)
     assert list(tmp_path.iterdir()) == []
 

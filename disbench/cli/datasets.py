@@ -86,15 +86,21 @@ def prepare(name, source):
     """Materialise a dataset's cache (with a progress bar) so later runs start at once."""
     dataset = _load(name, source)
     if not hasattr(dataset, "prepare"):
-        click.echo(f"{name}: nothing to prepare (read directly from {dataset.path})")
+        click.echo(
+            f"{name}: nothing to prepare (read directly from {getattr(dataset, 'path', 'its source')})"
+        )
         return
     click.echo(f"{name}: ready, {dataset.prepare(progress=True)}")
 
 
 @command.command("download")
 @click.argument("name")
-@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder to save into (default: the data cache, $DISBENCH_DATA).")
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to save into (default: the data cache, $DISBENCH_DATA).",
+)
 @click.option("--url", default=None, help="Download from this URL instead (a mirror of the same file).")
 @click.option("--sha256", default=None, help="Expected sha256, replacing the manifest's checksums.")
 def download(name, dest, url, sha256):

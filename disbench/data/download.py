@@ -84,7 +84,9 @@ def _fetch(url: str, part: Path, progress: bool, timeout: float, desc: str) -> N
             total = have + int(length) if length is not None else None
             with (
                 open(part, "ab" if have else "wb") as out,
-                tqdm(total=total, initial=have, desc=desc, unit="B", unit_scale=True, disable=not progress) as bar,
+                tqdm(
+                    total=total, initial=have, desc=desc, unit="B", unit_scale=True, disable=not progress
+                ) as bar,
             ):
                 received = 0
                 while chunk := response.read(_CHUNK):
@@ -94,13 +96,19 @@ def _fetch(url: str, part: Path, progress: bool, timeout: float, desc: str) -> N
                 out.flush()
                 os.fsync(out.fileno())
             if length is not None and received < int(length):  # connection closed early
-                raise DownloadError(f"downloading {url} stopped after {have + received} of {total} bytes{_resume_hint(part)}")
+                raise DownloadError(
+                    f"downloading {url} stopped after {have + received} of {total} bytes{_resume_hint(part)}"
+                )
     except urllib.error.HTTPError as e:
         if e.code == 416 and have:  # nothing left to fetch: the partial file is whole
             return
-        raise DownloadError(f"downloading {url} failed: HTTP {e.code} {e.reason}; check the URL (--url) and re-run") from None
+        raise DownloadError(
+            f"downloading {url} failed: HTTP {e.code} {e.reason}; check the URL (--url) and re-run"
+        ) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
-        raise DownloadError(f"downloading {url} failed: {getattr(e, 'reason', e)}{_resume_hint(part)}") from None
+        raise DownloadError(
+            f"downloading {url} failed: {getattr(e, 'reason', e)}{_resume_hint(part)}"
+        ) from None
 
 
 def _resume_hint(part: Path) -> str:

@@ -67,7 +67,9 @@ class DSpritesFile(GroundTruthDataset):
         with open_npz(self.path, "dsprites") as zf:
             missing = set(KEYS) - member_keys(zf)
             if missing:
-                raise damaged(self.path, "dsprites", f"missing arrays {sorted(missing)}; expected {list(KEYS)}")
+                raise damaged(
+                    self.path, "dsprites", f"missing arrays {sorted(missing)}; expected {list(KEYS)}"
+                )
             shape, dtype = member_header(zf, "imgs", self.path, "dsprites")
         if shape != (n, *self.observation_shape[1:]) or dtype.kind not in "biu":
             raise damaged(self.path, "dsprites", f"imgs is {dtype} {shape}, expected integer ({n}, 64, 64)")
@@ -77,16 +79,23 @@ class DSpritesFile(GroundTruthDataset):
                 classes = npz["latents_classes"]
                 values = npz["latents_values"]
         except Exception as e:  # any failure to unpickle/decompress means a bad file
-            raise damaged(self.path, "dsprites", f"cannot read metadata/latents: {type(e).__name__}: {e}") from None
+            raise damaged(
+                self.path, "dsprites", f"cannot read metadata/latents: {type(e).__name__}: {e}"
+            ) from None
         expected = [1, *self.factors_num_values]
         if sizes != expected:
             raise damaged(self.path, "dsprites", f"metadata latents_sizes {sizes}, expected {expected}")
         if classes.shape != (n, 6) or values.shape != (n, 6):
-            raise damaged(self.path, "dsprites", f"latents arrays {classes.shape}/{values.shape}, expected ({n}, 6)")
+            raise damaged(
+                self.path, "dsprites", f"latents arrays {classes.shape}/{values.shape}, expected ({n}, 6)"
+            )
         grid = self.factors_of(np.arange(n, dtype=np.int64))
         if np.any(classes[:, 0] != 0) or not np.array_equal(classes[:, 1:], grid):
             raise damaged(self.path, "dsprites", "latents_classes are not in grid order (posY fastest)")
-        return tuple(values[np.arange(k) * s, i + 1] for i, (k, s) in enumerate(zip(self.factors_num_values, self._strides)))
+        return tuple(
+            values[np.arange(k) * s, i + 1]
+            for i, (k, s) in enumerate(zip(self.factors_num_values, self._strides))
+        )
 
     @property
     def cache_path(self) -> Path:

@@ -92,7 +92,9 @@ class MPI3D(GroundTruthDataset):
         n = len(self)
         with atomic_path(out, suffix=".npy") as tmp:
             images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, 64, 64, 3))
-            with tqdm(total=n, desc=f"extracting {self.name} images", unit="img", disable=not progress) as bar:
+            with tqdm(
+                total=n, desc=f"extracting {self.name} images", unit="img", disable=not progress
+            ) as bar:
                 start = 0
                 for rows in iter_rows(self.path, "images", self.name, _CHUNK_ROWS):
                     images[start : start + len(rows)] = rows

@@ -44,7 +44,9 @@ def member_keys(zf: zipfile.ZipFile) -> set[str]:
     return {n[: -len(".npy")] for n in zf.namelist() if n.endswith(".npy")}
 
 
-def member_header(zf: zipfile.ZipFile, key: str, path: Path, dataset: str) -> tuple[tuple[int, ...], np.dtype]:
+def member_header(
+    zf: zipfile.ZipFile, key: str, path: Path, dataset: str
+) -> tuple[tuple[int, ...], np.dtype]:
     """``(shape, dtype)`` of member ``key`` read from its ``.npy`` header only."""
     try:
         with zf.open(f"{key}.npy") as fp:

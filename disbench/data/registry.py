@@ -116,7 +116,9 @@ def _check_source(name: str, source: str) -> None:
         raise unknown_name("source", source, SOURCES)
     allowed = manifest(name).sources
     if source != "auto" and source not in allowed:
-        raise InvalidInputError(f"dataset {name!r} has no {source!r} source; its sources: {', '.join(allowed)}")
+        raise InvalidInputError(
+            f"dataset {name!r} has no {source!r} source; its sources: {', '.join(allowed)}"
+        )
 
 
 @register("dsprites")
@@ -133,7 +135,8 @@ def load_dsprites(source: str = "procedural", **options):
     """
     _check_source("dsprites", source)
     if source == "auto":
-        source = "file" if (options.get("path") or data_file("dsprites").path()).is_file() else "procedural"
+        path = Path(options["path"]) if options.get("path") is not None else data_file("dsprites").path()
+        source = "file" if path.is_file() else "procedural"
     if source == "file":
         from disbench.data.dsprites_file import DSpritesFile
 

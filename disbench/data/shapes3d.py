@@ -64,12 +64,20 @@ class Shapes3D(GroundTruthDataset):
         n = len(self)
         f = self._file()
         if "images" not in f or "labels" not in f:
-            raise damaged(self.path, "shapes3d", f"datasets {sorted(f.keys())}, expected ['images', 'labels']")
+            raise damaged(
+                self.path, "shapes3d", f"datasets {sorted(f.keys())}, expected ['images', 'labels']"
+            )
         images, labels = f["images"], f["labels"]
         if images.shape != (n, 64, 64, 3) or images.dtype != np.uint8:
-            raise damaged(self.path, "shapes3d", f"images is {images.dtype} {images.shape}, expected uint8 ({n}, 64, 64, 3)")
+            raise damaged(
+                self.path,
+                "shapes3d",
+                f"images is {images.dtype} {images.shape}, expected uint8 ({n}, 64, 64, 3)",
+            )
         if labels.shape != (n, self.num_factors):
-            raise damaged(self.path, "shapes3d", f"labels is {labels.shape}, expected ({n}, {self.num_factors})")
+            raise damaged(
+                self.path, "shapes3d", f"labels is {labels.shape}, expected ({n}, {self.num_factors})"
+            )
         try:
             labels = labels[()]
         except OSError as e:
@@ -78,7 +86,9 @@ class Shapes3D(GroundTruthDataset):
         values = []
         for i, name in enumerate(self.factor_names):
             uniq = np.unique(labels[:, i])
-            if len(uniq) != self.factors_num_values[i] or not np.array_equal(np.searchsorted(uniq, labels[:, i]), grid[:, i]):
+            if len(uniq) != self.factors_num_values[i] or not np.array_equal(
+                np.searchsorted(uniq, labels[:, i]), grid[:, i]
+            ):
                 raise damaged(self.path, "shapes3d", f"labels of {name!r} are not in grid order")
             values.append(uniq)
         return tuple(values)
