@@ -63,35 +63,47 @@ class LocalExecutor:
         yield from self._run_pool(task, specs, lost)
 
     def _run_pool(self, task: Task, specs: list[dict], lost: Lost) -> Iterator:
+        # When the pool breaks with several runs in flight the culprit is unknown: those runs
+        # are retried alone (one-process pool), where a death is charged to the run itself.
         attempts = {s["run_id"]: 0 for s in specs}
-        pending = list(specs)
-        ctx = multiprocessing.get_context("spawn")  # no fork of a threaded, torch-loaded parent
+        queue = [(spec, False) for spec in specs]  # (spec, run alone)
         with tempfile.TemporaryDirectory(prefix="disbench-started-") as started:
-            while pending:
-                retry = []
-                with ProcessPoolExecutor(max_workers=min(self.workers, len(pending)), mp_context=ctx) as pool:
-                    futures = {pool.submit(_tracked, task, spec, started): spec for spec in pending}
-                    while futures:
-                        done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            spec = futures.pop(fut)
-                            try:
-                                yield fut.result()
-                            except BrokenProcessPool as e:
-                                rid = spec["run_id"]
-                                marker = Path(started) / rid
-                                if not marker.exists():
-                                    retry.append(spec)  # never started: no attempt used
-                                    continue
-                                marker.unlink()
-                                attempts[rid] += 1
-                                if attempts[rid] > self.retries:
-                                    yield lost(spec, _died(e, attempts[rid]))
-                                else:
-                                    retry.append(spec)
-                            except Exception as e:  # the task itself raised: record, don't retry
-                                yield lost(spec, f"{type(e).__name__}: {e}")
-                pending = retry
+            while queue:
+                shared = [s for s, alone in queue if not alone]
+                batches = ([shared] if shared else []) + [[s] for s, alone in queue if alone]
+                queue = []
+                for batch in batches:
+                    died = []
+                    yield from self._run_batch(task, batch, lost, started, died, queue)
+                    for spec in died:
+                        if len(died) > 1:
+                            queue.append((spec, True))  # suspect: retried alone, no attempt charged
+                            continue
+                        attempts[spec["run_id"]] += 1
+                        if attempts[spec["run_id"]] > self.retries:
+                            yield lost(spec, f"worker process died; gave up after {attempts[spec['run_id']]} attempt(s)")
+                        else:
+                            queue.append((spec, True))
+
+    def _run_batch(self, task, batch, lost, started, died, queue) -> Iterator:
+        ctx = multiprocessing.get_context("spawn")  # no fork of a threaded, torch-loaded parent
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(batch)), mp_context=ctx) as pool:
+            futures = {pool.submit(_tracked, task, spec, started): spec for spec in batch}
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    spec = futures.pop(fut)
+                    try:
+                        yield fut.result()
+                    except BrokenProcessPool:
+                        marker = Path(started) / spec["run_id"]
+                        if marker.exists():
+                            marker.unlink()
+                            died.append(spec)
+                        else:
+                            queue.append((spec, False))  # never started: resubmitted, no attempt used
+                    except Exception as e:  # the task itself raised: record it, don't retry
+                        yield lost(spec, f"{type(e).__name__}: {e}")
 
 
 def _tracked(task: Task, spec: dict, started: str):
@@ -100,11 +112,6 @@ def _tracked(task: Task, spec: dict, started: str):
     result = task(spec)
     Path(started, spec["run_id"]).unlink(missing_ok=True)
     return result
-
-
-def _died(error: BaseException, attempts: int) -> str:
-    first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return f"worker process died ({first_line}); gave up after {attempts} attempt(s)"
 
 
 class RayExecutor:
@@ -164,7 +171,7 @@ class RayExecutor:
                 except ray.exceptions.RayTaskError as e:  # the task raised
                     yield lost(spec, str(e).splitlines()[0])
                 except ray.exceptions.RayError as e:  # worker or node died after the retries
-                    yield lost(spec, _died(e, self.retries + 1))
+                    yield lost(spec, f"Ray worker died ({str(e).splitlines()[0]}); gave up after {self.retries + 1} attempt(s)")
         finally:
             if started_here:
                 ray.shutdown()

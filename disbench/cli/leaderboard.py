@@ -18,8 +18,7 @@ def command(results_dir, fmt, out):
 
     board = build_leaderboard(ResultsStore(results_dir, create=False).records(state="completed"))
     if board.empty:
-        click.echo(f"no completed runs in {results_dir}", err=True)
-        raise click.exceptions.Exit(1)
+        raise click.ClickException(f"no completed runs in {results_dir}")
     if out:
         click.echo(f"wrote {export_leaderboard(board, out, fmt)}")
         return

@@ -109,5 +109,6 @@ def command(models, datasets, seeds, profile, metrics, device, out, sanity, prog
         sanity=sanity, progress=progress, echo=click.echo,
     )  # fmt: skip
     if result.failed:
-        click.echo(f"{len(result.failed)} run(s) failed; see `disbench results list {out} --state failed`", err=True)
-        raise click.exceptions.Exit(1)
+        raise click.ClickException(
+            f"{len(result.failed)} run(s) failed; see `disbench results list {out} --state failed`"
+        )
