@@ -13,6 +13,7 @@ from PIL import Image
 
 from disbench import data
 from disbench.cli import main
+from disbench.data.base import GroundTruthDataset
 from disbench.data.dsprites_file import DSpritesFile
 from disbench.data.registry import data_file, manifest_names
 from disbench.data.shapes3d import Shapes3D
@@ -89,7 +90,21 @@ def test_prepare_materialises_the_cache(capsys, monkeypatch, tmp_path, data_home
         data.DATASETS, "shapes3d", lambda **_: Shapes3D(path=h5, factors_num_values=SHAPES3D_SMALL)
     )
     code, out, _ = run(capsys, "prepare", "shapes3d")
-    assert code == 0 and f"shapes3d: nothing to prepare (read directly from {h5})" in out
+    assert (
+        code == 0
+        and f"shapes3d: ready, {data_home}" in out
+        and len(list(data_home.glob("s.*.images.npy"))) == 1
+    )
+
+
+def test_prepare_without_a_cache(capsys, monkeypatch):
+    class NoCache(GroundTruthDataset):
+        factors_num_values = (2,)
+
+    data.load("dsprites")
+    monkeypatch.setitem(data.DATASETS, "dsprites", lambda **_: NoCache())
+    code, out, _ = run(capsys, "prepare", "dsprites")
+    assert code == 0 and "dsprites: nothing to prepare" in out
 
 
 def test_download_and_checksum_mismatch(capsys, tmp_path, data_home):

@@ -201,7 +201,7 @@ def test_variants_load_over_any_source(tmp_path, data_home):
 
 
 # --- Shapes3D ----------------------------------------------------------------------------
-def test_shapes3d_reads_images_and_labels(tmp_path):
+def test_shapes3d_reads_images_and_labels(tmp_path, data_home):
     ds = Shapes3D(path=write_shapes3d(tmp_path / "3dshapes.h5"), factors_num_values=SHAPES3D_SMALL)
     assert ds.factor_names == ("floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation")
     assert ds.observation_shape == (3, 64, 64) and ds.deterministic
@@ -212,6 +212,10 @@ def test_shapes3d_reads_images_and_labels(tmp_path):
     np.testing.assert_allclose(ds.factor_values[5], np.linspace(-30, 30, SHAPES3D_SMALL[5]))
     clone = pickle.loads(pickle.dumps(ds))
     np.testing.assert_array_equal(clone.sample_observations_from_factors(factors, 0), x)
+    assert ds.prepare(progress=False) == ds.cache_path and ds.cache_path.parent == data_home
+    assert np.load(ds.cache_path, mmap_mode="r").shape == (96, 64, 64, 3)
+    np.testing.assert_array_equal(ds.sample_observations_from_factors(factors, 0), x)  # now from the cache
+    assert ds._images is not None
 
 
 def test_shapes3d_bad_files(tmp_path, data_home):

@@ -4,6 +4,11 @@ Read lazily with h5py from the published ``3dshapes.h5``: ``images`` (480000, 64
 uint8 and ``labels`` (480000, 6) float64 over the factors floor_hue 10, wall_hue 10,
 object_hue 10, scale 8, shape 4, orientation 15, the last varying fastest
 (https://github.com/deepmind/3d-shapes).
+
+The published file is gzip-compressed in chunks, so random access decompresses a chunk
+per image. :meth:`Shapes3D.prepare` (``disbench datasets prepare shapes3d``) streams the
+images once into an uncompressed ``.npy`` in ``data_dir()`` (5.9 GB) that is memory-mapped
+from then on; without it images are read from the h5 file directly.
 """
 
 from __future__ import annotations
@@ -13,10 +18,15 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from tqdm import tqdm
 
 from disbench.data.base import GroundTruthDataset
 from disbench.data.npzfile import damaged
 from disbench.data.registry import manifest, missing_file_error
+from disbench.io import atomic_path
+from disbench.resources import data_dir
+
+_CHUNK_ROWS = 4096
 
 
 class Shapes3D(GroundTruthDataset):
@@ -49,6 +59,7 @@ class Shapes3D(GroundTruthDataset):
             raise missing_file_error("shapes3d", self.path)
         self._h5 = None
         self._pid = None
+        self._images = None
         self.factor_values = self._read_factor_values()
 
     def _file(self) -> h5py.File:
@@ -93,16 +104,50 @@ class Shapes3D(GroundTruthDataset):
             values.append(uniq)
         return tuple(values)
 
+    @property
+    def cache_path(self) -> Path:
+        """The uncompressed copy of ``images`` (keyed by the file's size and modification time)."""
+        st = self.path.stat()
+        return data_dir() / f"{self.path.stem}.{st.st_size}-{st.st_mtime_ns}.images.npy"
+
+    def prepare(self, progress: bool = True) -> Path:
+        """Write the uncompressed, memory-mappable copy of ``images`` once (atomically).
+
+        Raises:
+            DataFileError: the images cannot be read (damaged file).
+        """
+        out = self.cache_path
+        if out.is_file():
+            return out
+        source = self._file()["images"]
+        with atomic_path(out, suffix=".npy") as tmp:
+            images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=source.shape)
+            for start in tqdm(
+                range(0, len(source), _CHUNK_ROWS), desc="extracting shapes3d images", disable=not progress
+            ):
+                try:
+                    images[start : start + _CHUNK_ROWS] = source[start : start + _CHUNK_ROWS]
+                except OSError as e:
+                    raise damaged(self.path, "shapes3d", f"cannot read images: {e}") from None
+            images.flush()
+            del images
+        return out
+
     def _observations(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         index = factors @ self._strides
-        uniq, inverse = np.unique(index, return_inverse=True)  # h5py needs increasing indices
-        try:
-            images = self._file()["images"][uniq]
-        except OSError as e:
-            raise damaged(self.path, "shapes3d", f"cannot read images: {e}") from None
-        return (images[inverse].transpose(0, 3, 1, 2) / np.float32(255)).astype(np.float32)
+        if self._images is None and self.cache_path.is_file():
+            self._images = np.load(self.cache_path, mmap_mode="r")
+        if self._images is not None:
+            images = self._images[index]
+        else:
+            uniq, inverse = np.unique(index, return_inverse=True)  # h5py needs increasing indices
+            try:
+                images = self._file()["images"][uniq][inverse]
+            except OSError as e:
+                raise damaged(self.path, "shapes3d", f"cannot read images: {e}") from None
+        return (images.transpose(0, 3, 1, 2) / np.float32(255)).astype(np.float32)
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_h5"] = state["_pid"] = None  # reopened in the receiving process
+        state["_h5"] = state["_pid"] = state["_images"] = None  # reopened in the receiving process
         return state
