@@ -1,0 +1,60 @@
+"""Disentanglement metrics and the evaluation of a representation.
+
+One metric per module, each with a *sampling* function ``(dataset, encode, *,
+random_state=0, **settings) -> dict`` (``"score"`` plus the metric's other outputs) and
+*pure* functions on arrays (``*_from_codes``) that the tests check exactly:
+
+==============  ====================================  ==========================================
+name            sampling function                     paper
+==============  ====================================  ==========================================
+``beta_vae``    :func:`beta_vae_score`                Higgins et al. 2017
+``factor_vae``  :func:`factor_vae_score`              Kim & Mnih 2018
+``mig``         :func:`mig`                           Chen et al. 2018
+``dci``         :func:`dci`                           Eastwood & Williams 2018
+``sap``         :func:`sap_score`                     Kumar et al. 2018
+``modularity``  :func:`modularity_explicitness`       Ridgeway & Mozer 2018
+``fid``/``kid``  ``disbench.metrics.fid.fid``          Heusel et al. 2017 / Bińkowski et al. 2018
+==============  ====================================  ==========================================
+
+:func:`evaluate` runs several with one shared code cache; :func:`evaluate_run` scores a
+trained run directory and writes its ``metrics.json``.
+"""
+
+from disbench.metrics.beta_vae import beta_vae_from_features, beta_vae_score
+from disbench.metrics.codes import CodeCache, as_encoder
+from disbench.metrics.dci import dci, dci_from_codes, dci_from_importance
+from disbench.metrics.evaluate import ALL_METRICS, METRICS, PRESETS, default_metrics, evaluate, evaluate_run
+from disbench.metrics.factor_vae import factor_vae_from_variances, factor_vae_score
+from disbench.metrics.mig import mig, mig_from_codes
+from disbench.metrics.modularity import (
+    modularity_explicitness,
+    modularity_explicitness_from_codes,
+    modularity_from_mutual_information,
+)
+from disbench.metrics.sap import sap_from_codes, sap_from_score_matrix, sap_score
+
+__all__ = [
+    "ALL_METRICS",
+    "METRICS",
+    "PRESETS",
+    "CodeCache",
+    "as_encoder",
+    "beta_vae_from_features",
+    "beta_vae_score",
+    "dci",
+    "dci_from_codes",
+    "dci_from_importance",
+    "default_metrics",
+    "evaluate",
+    "evaluate_run",
+    "factor_vae_from_variances",
+    "factor_vae_score",
+    "mig",
+    "mig_from_codes",
+    "modularity_explicitness",
+    "modularity_explicitness_from_codes",
+    "modularity_from_mutual_information",
+    "sap_from_codes",
+    "sap_from_score_matrix",
+    "sap_score",
+]

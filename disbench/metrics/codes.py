@@ -1,0 +1,208 @@
+"""Getting latent codes for sampled factors: the encoder adapter and the code cache.
+
+The metrics ask for codes of *factor combinations*; :class:`CodeCache` renders the
+observations through the dataset interface, encodes them in batches on the encoder's
+device and, when ``dataset.deterministic`` (the observation is a function of its factors
+alone), keeps the codes keyed by flat index so each distinct observation is encoded at
+most once per :func:`disbench.metrics.evaluate` call, shared by all its metrics.
+
+``encode`` may be
+  * a ``torch.nn.Module`` with an ``encode`` method (a :class:`disbench.models.Baseline`),
+    or such a module's bound ``encode`` method, or any ``torch.nn.Module``: it gets float32
+    tensors ``(B, C, H, W)`` on the module's device (or ``device``) under ``torch.no_grad``;
+  * any other callable: it gets float32 numpy arrays ``(B, C, H, W)``;
+  * an object with ``encode_factors(factors) -> codes`` (e.g. the ground-truth sanity
+    representation): it gets int64 factor indices ``(B, num_factors)`` and no images.
+It must return ``(B, num_codes)`` codes (numpy array or tensor); they are returned as float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from disbench.errors import InvalidInputError
+from disbench.metrics.utils import check_codes
+from disbench.rng import as_generator
+
+DEFAULT_BATCH_SIZE = 500
+# a dense per-dataset code table is kept when it fits in this many bytes (else no cache)
+DEFAULT_MAX_CACHE_BYTES = 1 << 30
+# codes (rows x num_codes) a metric holds at once while it streams them into its features
+CHUNK_VALUES = 1 << 23
+
+
+def as_encoder(encode, *, device=None) -> Callable[[np.ndarray], np.ndarray]:
+    """Adapt ``encode`` (see module docstring) to ``float32 (B, C, H, W) numpy -> codes``.
+
+    Args:
+        encode: a torch module, a torch module's bound method, or a numpy callable.
+        device: torch device for module inputs; default the module's parameter device.
+
+    Raises:
+        InvalidInputError: ``encode`` is not callable.
+    """
+    if not callable(encode):
+        raise InvalidInputError(f"encode must be callable (observations -> codes), got {type(encode).__name__}")
+    module = encode if isinstance(encode, torch.nn.Module) else getattr(encode, "__self__", None)
+    if not isinstance(module, torch.nn.Module):
+        return encode
+    fn = module.encode if encode is module and hasattr(module, "encode") else encode
+    if device is None:
+        param = next(module.parameters(), None)
+        device = param.device if param is not None else torch.device("cpu")
+    device = torch.device(device)
+
+    def encode_numpy(x: np.ndarray):
+        with torch.no_grad():
+            return fn(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device))
+
+    return encode_numpy
+
+
+def _to_numpy(codes) -> np.ndarray:
+    if isinstance(codes, torch.Tensor):
+        return codes.detach().to("cpu", torch.float64).numpy()
+    return np.asarray(codes)
+
+
+class CodeCache:
+    """Codes of factor combinations for one dataset and one encoder.
+
+    Args:
+        dataset: a :class:`disbench.data.GroundTruthDataset`.
+        encode: see the module docstring.
+        device: torch device for module encoders (default: the module's).
+        batch_size: observations rendered and encoded per call.
+        max_cache_bytes: keep a dense float64 table of ``len(dataset) * num_codes`` codes
+            when it fits in this budget; otherwise (e.g. raw pixels, 4096-d) codes are not
+            kept and observations are encoded as requested.
+        progress: show a tqdm bar while encoding.
+
+    Attributes:
+        num_requested: factor rows asked for so far.
+        num_encoded: observations actually rendered and encoded.
+    """
+
+    def __init__(self, dataset, encode, *, device=None, batch_size: int = DEFAULT_BATCH_SIZE,
+                 max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES, progress: bool = False):
+        _check_dataset(dataset)
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        if self.batch_size < 1:
+            raise InvalidInputError(f"batch_size must be positive, got {batch_size}")
+        self.max_cache_bytes = int(max_cache_bytes)
+        self.progress = progress
+        self.from_factors = hasattr(encode, "encode_factors")
+        self._encode = encode.encode_factors if self.from_factors else as_encoder(encode, device=device)
+        self.num_requested = 0
+        self.num_encoded = 0
+        self.num_codes: int | None = None
+        self._table: np.ndarray | None = None
+        self._filled: np.ndarray | None = None
+
+    @classmethod
+    def wrap(cls, dataset, encode) -> CodeCache:
+        """``encode`` itself when it is a CodeCache of ``dataset``, else a new CodeCache."""
+        if isinstance(encode, CodeCache):
+            if encode.dataset is not dataset:
+                raise InvalidInputError("the CodeCache passed as encode belongs to another dataset")
+            return encode
+        return cls(dataset, encode)
+
+    @property
+    def cached(self) -> bool:
+        """Whether codes are kept by flat index (deterministic dataset, table fits)."""
+        return self._table is not None
+
+    def codes(self, factors, random_state) -> np.ndarray:
+        """Codes of factor combinations.
+
+        Args:
+            factors: int ``(n, num_factors)`` factor indices.
+            random_state: Generator or int seed; renders non-deterministic observations.
+
+        Returns:
+            float64 ``(n, num_codes)``.
+
+        Raises:
+            InvalidInputError: bad factors, or ``encode`` returned a wrong shape or NaN/inf.
+        """
+        factors = self.dataset.validate_factors(factors)
+        rng = as_generator(random_state)
+        self.num_requested += len(factors)
+        if len(factors) == 0:
+            return np.zeros((0, self.num_codes or 0))
+        if self.num_codes is None:  # the first batch fixes the code size and the cache mode
+            first = self._encode_factors(factors[:1], rng)
+            self._setup_table(first.shape[1])
+        if not self.cached:
+            return self._encode_factors(factors, rng)
+        index = self.dataset.index_of(factors)
+        missing = np.unique(index[~self._filled[index]])
+        if missing.size:
+            self._table[missing] = self._encode_factors(self.dataset.factors_of(missing), rng)
+            self._filled[missing] = True
+        return self._table[index]
+
+    def sample(self, num: int, random_state) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``num`` uniform factor combinations and their codes.
+
+        Returns:
+            ``(codes float64 (num, num_codes), factors int64 (num, num_factors))``.
+        """
+        rng = as_generator(random_state)
+        factors = self.dataset.sample_factors(num, rng)
+        return self.codes(factors, rng), factors
+
+    def chunks(self, num_points: int, rows_per_point: int):
+        """Yield slices over ``num_points`` points of ``rows_per_point`` code rows each, sized so
+        one chunk holds about :data:`CHUNK_VALUES` codes (few chunks for 10-d codes, many
+        for 4096-d raw pixels)."""
+        start = 0
+        while start < num_points:
+            step = max(1, CHUNK_VALUES // (rows_per_point * (self.num_codes or 64)))
+            yield slice(start, min(num_points, start + step))
+            start += step
+
+    def _setup_table(self, num_codes: int) -> None:
+        self.num_codes = num_codes
+        size = len(self.dataset) * num_codes * 8
+        if getattr(self.dataset, "deterministic", False) and size <= self.max_cache_bytes:
+            self._table = np.empty((len(self.dataset), num_codes))
+            self._filled = np.zeros(len(self.dataset), dtype=bool)
+
+    def _encode_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        out = []
+        bar = tqdm(total=len(factors), desc="encoding", unit="obs", disable=not self.progress or len(factors) < 10_000,
+                   leave=False)
+        for start in range(0, len(factors), self.batch_size):
+            f = factors[start:start + self.batch_size]
+            inputs = f if self.from_factors else self.dataset.sample_observations_from_factors(f, rng)
+            codes = _to_numpy(self._encode(inputs))
+            if codes.ndim != 2 or codes.shape[0] != len(f) or (self.num_codes and codes.shape[1] != self.num_codes):
+                raise InvalidInputError(
+                    f"encode must return codes of shape ({len(f)}, num_codes) for {len(f)} observations, "
+                    f"got {codes.shape}"
+                )
+            out.append(check_codes(codes, name="encoded codes"))
+            bar.update(len(f))
+        bar.close()
+        self.num_encoded += len(factors)
+        return np.concatenate(out)
+
+
+def _check_dataset(dataset) -> None:
+    needed = ("sample_factors", "sample_observations_from_factors", "factors_num_values", "index_of",
+              "factors_of", "validate_factors")
+    missing = [a for a in needed if not hasattr(dataset, a)]
+    if missing:
+        raise InvalidInputError(
+            f"dataset {type(dataset).__name__} lacks {', '.join(missing)}; pass a ground-truth dataset "
+            "from disbench.data.load(name)"
+        )
+    if len(dataset.factors_num_values) < 1:
+        raise InvalidInputError("dataset has no ground-truth factors; the metrics need at least one")
