@@ -197,7 +197,9 @@ class Leaderboard:
         return (
             f"Disentanglement leaderboard on {dataset}: {profile} training profile, "
             f"seeds {', '.join(map(str, seeds))}, metrics at {settings}. "
-            "Mean ± standard deviation over seeds; best trained model per column in bold "
+            + ("Mean ± standard deviation over seeds (95% bootstrap CIs in the CSV export); " if g["n"].max() > 1
+               else "One seed per model (no spread); ")
+            + "best trained model per column in bold "
             "(↑ higher is better, ↓ lower is better); the sanity rows beneath are references and not ranked."
         )
 
@@ -309,19 +311,24 @@ def _header(metrics: list[str]) -> list[str]:
     ]
 
 
-def _fmt(x: float) -> str:
-    if math.isnan(x):
-        return "nan"
-    return f"{x:.3g}" if abs(x) >= 100 else f"{x:.3f}" if abs(x) < 10 else f"{x:.2f}"
+def _decimals(mean: float) -> int:
+    """Decimals shown for a score and its std: 3 below 10 (the [0, 1] metrics), 2 below 100, else 1."""
+    return 3 if abs(mean) < 10 else 2 if abs(mean) < 100 else 1
+
+
+def _fmt(x: float, decimals: int) -> str:
+    return "nan" if math.isnan(x) else f"{x:.{decimals}f}"
 
 
 def _plain(mean: float, std: float) -> str:
-    return _fmt(mean) if math.isnan(std) else f"{_fmt(mean)} ± {_fmt(std)}"
+    d = _decimals(mean)
+    return _fmt(mean, d) if math.isnan(std) else f"{_fmt(mean, d)} ± {_fmt(std, d)}"
 
 
 def _latex_cell(mean: float, std: float, best: bool) -> str:
-    m = rf"\mathbf{{{_fmt(mean)}}}" if best else _fmt(mean)
-    return f"${m}$" if math.isnan(std) else rf"${m}$ {{\scriptsize $\pm$ {_fmt(std)}}}"
+    d = _decimals(mean)
+    m = rf"\mathbf{{{_fmt(mean, d)}}}" if best else _fmt(mean, d)
+    return f"${m}$" if math.isnan(std) else rf"${m}$ {{\scriptsize $\pm$ {_fmt(std, d)}}}"
 
 
 _LATEX_SPECIAL = {

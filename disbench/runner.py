@@ -277,7 +277,7 @@ class _Monitor:
                      for s in specs}  # fmt: skip
         self.done: set[str] = set()
         self.bar = tqdm(total=sum(self.cost.values()), unit="step", disable=not enabled, dynamic_ncols=True,
-                        desc=f"0/{len(specs)} runs")  # fmt: skip
+                        desc=f"0/{len(specs)} runs", mininterval=2.0)  # fmt: skip
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -315,9 +315,9 @@ class _Monitor:
                     progress += step
                     active.append(f"{s['name']} s{s['seed']} {step}/{spec_steps(s)}" if s["kind"] == "train"
                                   else f"{s['name']} s{s['seed']}")  # fmt: skip
-            self.bar.update(max(0, progress - self.bar.n))
             self.bar.set_description(f"{len(self.done)}/{len(self.specs)} runs", refresh=False)
-            self.bar.set_postfix_str(", ".join(active[:3]), refresh=True)
+            self.bar.set_postfix_str(", ".join(active[:3]), refresh=False)
+            self.bar.update(max(0, progress - self.bar.n))  # redraws at most every mininterval
 
 
 def _read_status(run_dir: Path) -> dict:

@@ -1,0 +1,161 @@
+"""Leaderboard aggregation and exports: values, ranks (direction-aware), bold best, ± std, bootstrap CI."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from disbench.cli import main
+from disbench.io import write_json_atomic
+from disbench.leaderboard import bootstrap_ci, build_leaderboard, export_leaderboard, headline_scores
+from disbench.results import ResultsStore, RunRecord
+
+# name -> (kind, supervision, mig per seed, fid per seed)
+ROWS = {
+    "alpha": ("train", "none", [0.50, 0.54, 0.58], [30.0, 34.0, 32.0]),
+    "beta": ("train", "factor labels", [0.20, 0.26, 0.23], [12.0, 16.0, 14.0]),
+    "gamma": ("train", "clamped batches", [0.40, 0.40, 0.40], [50.0, 50.0, 50.0]),
+    "pca": ("sanity", "none", [0.90, 0.91, 0.92], None),
+}
+
+
+def records(rows=ROWS):
+    out = []
+    for name, (kind, sup, migs, fids) in rows.items():
+        for seed, mig in enumerate(migs):
+            metrics = {"mig": mig, "mig.per_factor": [mig] * 5, "mig.seconds": 1.5, "metric_preset": "quick",
+                       "metric_settings": {"mig": {"num_train": 2500}}, "codes.cached": True}  # fmt: skip
+            if fids:
+                metrics["fid"] = fids[seed]
+            out.append(RunRecord(
+                run_id=f"{name}-s{seed}", kind=kind, name=name, model=name if kind == "train" else None,
+                dataset="dsprites", profile="quick" if kind == "train" else "-", seed=seed, state="completed",
+                spec={"display_name": name.title(), "supervision": sup, "representation": f"{name}_codes"},
+                metrics=metrics,
+            ))  # fmt: skip
+    out.append(RunRecord(run_id="failed-s0", kind="train", name="delta", model="delta", dataset="dsprites",
+                         profile="quick", seed=0, state="failed", error="boom", spec={}))  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def board():
+    return build_leaderboard(records())
+
+
+def test_headline_scores_ignore_outputs_and_settings():
+    m = {"mig": 0.5, "mig.per_factor": [1], "metric_settings": {"a": 1}, "codes.cached": True, "ok": True}
+    assert headline_scores(m) == {"mig": 0.5}
+
+
+def test_bootstrap_ci():
+    v = np.array([0.1, 0.4, 0.3, 0.9])
+    low, high = bootstrap_ci(v)
+    assert v.min() <= low < v.mean() < high <= v.max()
+    assert (low, high) == bootstrap_ci(v)  # seeded
+    assert bootstrap_ci(np.array([0.4, 0.4])) == (0.4, 0.4)
+    assert all(math.isnan(x) for x in bootstrap_ci(np.array([0.3])))
+
+
+def test_wide_csv_values_and_direction_aware_ranks(board, tmp_path):
+    path = export_leaderboard(board, tmp_path / "lb.csv", "csv")
+    wide = pd.read_csv(path).set_index("name")
+    assert list(wide.index) == ["alpha", "beta", "gamma", "pca"]  # trained rows, then sanity rows
+    assert "delta" not in wide.index  # failed runs are left out
+    for name, (_, _sup, migs, fids) in ROWS.items():
+        assert wide.loc[name, "mig"] == pytest.approx(np.mean(migs))
+        assert wide.loc[name, "mig_std"] == pytest.approx(np.std(migs, ddof=1))
+        assert wide.loc[name, "mig_ci_low"] <= np.mean(migs) <= wide.loc[name, "mig_ci_high"]
+        assert wide.loc[name, "n_seeds"] == 3
+        if fids:
+            assert wide.loc[name, "fid"] == pytest.approx(np.mean(fids))
+    assert wide.loc["beta", "supervision"] == "factor labels" and wide.loc["beta", "model"] == "Beta"
+    assert wide.loc["gamma", "mig_std"] == pytest.approx(0, abs=1e-12) and wide.loc["gamma", "mig_ci_low"] == pytest.approx(0.4)
+    # higher MIG is better, lower FID is better; sanity rows are not ranked
+    assert wide["mig_rank"].to_dict() == pytest.approx({"alpha": 1, "beta": 3, "gamma": 2, "pca": math.nan}, nan_ok=True)
+    assert wide.loc[["alpha", "beta", "gamma"], "fid_rank"].tolist() == [2, 1, 3]
+    assert math.isnan(wide.loc["pca", "fid"])
+
+
+def test_tidy_csv_one_row_per_model_and_metric(board, tmp_path):
+    export_leaderboard(board, tmp_path / "lb.csv", "csv")
+    tidy = pd.read_csv(tmp_path / "lb.tidy.csv")
+    assert len(tidy) == 3 * 2 + 1  # three models x (mig, fid) + pca x mig
+    row = tidy[(tidy["name"] == "beta") & (tidy["metric"] == "fid")].iloc[0]
+    assert (row["mean"], row["rank"], bool(row["lower_is_better"]), row["seeds"]) == (14.0, 1, True, "0,1,2")
+
+
+def _latex_rows(tex: str) -> dict[str, list[str]]:
+    body = tex.split(r"\midrule", 1)[1].split(r"\bottomrule")[0]
+    rows = {}
+    for line in body.splitlines():
+        if line.strip().endswith(r"\\"):
+            cells = [c.strip() for c in line.strip()[:-2].split("&")]
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_latex_booktabs_bold_best_pm_and_caption(board, tmp_path):
+    tex = export_leaderboard(board, tmp_path / "lb.tex", "latex").read_text()
+    for cmd in (r"\toprule", r"\midrule", r"\bottomrule", r"\begin{tabular}{lllrr}"):
+        assert cmd in tex
+    caption = re.search(r"\\caption\{(.*)\}", tex).group(1)
+    assert "dsprites" in caption and "quick training profile" in caption and "seeds 0, 1, 2" in caption
+    assert "quick metric preset" in caption
+    rows = _latex_rows(tex)
+    mig_col, fid_col = 3, 4
+    assert rows["Alpha"][mig_col] == r"$\mathbf{0.540}$ {\scriptsize $\pm$ 0.040}"
+    assert rows["Beta"][fid_col] == r"$\mathbf{14.00}$ {\scriptsize $\pm$ 2.00}"
+    bold = [name for name, cells in rows.items() for c in cells[3:] if r"\mathbf" in c]
+    assert sorted(bold) == ["Alpha", "Beta"]  # one best per column, never a sanity row
+    assert rows["Pca"][mig_col].startswith("$0.910$") and rows["Pca"][fid_col] == "---"
+    assert rows["Beta"][1] == "factor labels" and rows["Pca"][1] == "---"
+
+
+def test_markdown_bold_best_and_pm(board, tmp_path):
+    md = export_leaderboard(board, tmp_path / "lb.md", "md").read_text()
+    lines = [ln for ln in md.splitlines() if ln.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert header == ["Model", "Supervision", "Representation", "MIG ↑", "FID ↓"]
+    cells = {r[0]: r for r in ([c.strip() for c in ln.strip("|").split("|")] for ln in lines[2:])}
+    assert cells["Alpha"][3] == "**0.540 ± 0.040**" and cells["Alpha"][4] == "32.00 ± 2.00"
+    assert cells["Beta"][4] == "**14.00 ± 2.00**"
+    assert cells["Gamma"][3] == "0.400 ± 0.000"
+    assert "seeds 0, 1, 2" in md
+
+
+def test_html_bold_best_and_ci_tooltip(board, tmp_path):
+    page = export_leaderboard(board, tmp_path / "lb.html", "html").read_text()
+    body = page.split("<tbody>")[1].split("</tbody>")[0]
+    assert body.count("<tr>") == 4 and page.count("<th>") == 5
+    assert "<b>0.540 ± 0.040</b>" in page and 'title="95% CI [' in page
+
+
+def test_single_seed_has_no_pm(tmp_path):
+    one = {k: (kind, sup, migs[:1], fids[:1] if fids else None) for k, (kind, sup, migs, fids) in ROWS.items()}
+    b = build_leaderboard(records(one))
+    table_lines = [ln for ln in b.to_markdown().splitlines() if ln.startswith("|")]
+    assert table_lines and not any("±" in ln for ln in table_lines)
+    assert r"\pm" not in b.to_latex() and "One seed" in b.to_markdown()
+    assert b.wide()["mig_std"].isna().all()
+
+
+def test_cli_leaderboard(tmp_path, capsys):
+    store = ResultsStore(tmp_path / "res")
+    for r in records():
+        run_dir = store.write_spec({**r.spec, "run_id": r.run_id, "kind": r.kind, "name": r.name, "model": r.model,
+                                    "dataset": r.dataset, "profile": r.profile, "seed": r.seed})  # fmt: skip
+        write_json_atomic(run_dir / "status.json", {"state": r.state, "step": 1, "error": r.error})
+        if r.metrics:
+            write_json_atomic(run_dir / "metrics.json", r.metrics)
+        store.sync(r.run_id)
+    out = tmp_path / "lb.tex"
+    assert main(["leaderboard", "--results", str(tmp_path / "res"), "--format", "latex", "--out", str(out)]) == 0
+    assert r"\mathbf{0.540}" in out.read_text()
+    assert main(["leaderboard", "--results", str(tmp_path / "res")]) == 0
+    assert "**0.540 ± 0.040**" in capsys.readouterr().out
+    assert main(["leaderboard", "--results", str(tmp_path / "nothing")]) == 2
