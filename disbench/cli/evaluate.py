@@ -1,0 +1,77 @@
+"""``disbench evaluate``: score a trained run directory or the sanity representations.
+
+    disbench evaluate RUN_DIR [--metrics mig,dci] [--preset quick]
+    disbench evaluate --representation ground_truth --representation pca --dataset dsprites
+"""
+
+from __future__ import annotations
+
+import click
+
+from disbench.errors import InvalidInputError
+from disbench.metrics.evaluate import ALL_METRICS, METRICS, PRESETS
+from disbench.representations import REPRESENTATIONS
+
+# 4096-d raw pixels: the per-code classifiers of DCI (gradient boosting) and SAP (one SVM
+# per code and factor) would take hours; the other metrics cope with high dimensions
+RAW_PIXEL_METRICS = ("beta_vae", "factor_vae", "mig", "modularity")
+
+
+def _metric_list(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    return [m.strip() for m in text.split(",") if m.strip()]
+
+
+def _headline(result: dict, metrics) -> dict:
+    return {m: result[m] for m in metrics if m in result}
+
+
+@click.command("evaluate")
+@click.argument("run_dir", required=False, type=click.Path(file_okay=False))
+@click.option("--representation", "representations", multiple=True, type=click.Choice(REPRESENTATIONS),
+              help="Score a sanity representation (repeatable) instead of a run.")
+@click.option("--dataset", default="dsprites", show_default=True, help="Dataset for --representation.")
+@click.option("--metrics", "metrics_text", default=None,
+              help=f"Comma-separated metric names ({', '.join(ALL_METRICS)}); default: all disentanglement "
+                   "metrics (+ fid for runs).")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default="default", show_default=True,
+              help="Metric sample sizes: 'default' = disentanglement_lib unsupervised_study_v1; 'quick' for CPUs.")
+@click.option("--seed", default=0, show_default=True, help="Random seed of the metrics.")
+@click.option("--device", default="auto", show_default=True, help="Device for a run's model.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the full flat result dict(s) to this JSON file.")
+def command(run_dir, representations, dataset, metrics_text, preset, seed, device, json_path):
+    """Score RUN_DIR (writes RUN_DIR/metrics.json) or the sanity rows given by --representation."""
+    from tabulate import tabulate
+
+    from disbench.io import write_json_atomic
+
+    metrics = _metric_list(metrics_text)
+    if bool(run_dir) == bool(representations):
+        raise InvalidInputError("give either RUN_DIR or --representation (not both, not neither)")
+    if run_dir:
+        from disbench.metrics import evaluate_run
+
+        result = evaluate_run(run_dir, metrics, preset=preset, device=device, random_state=seed, progress=True)
+        rows = [{"run": run_dir, **_headline(result, metrics or ALL_METRICS)}]
+        results = {run_dir: result}
+    else:
+        import disbench.data
+        from disbench import representations as reps
+        from disbench.metrics import evaluate
+
+        ds = disbench.data.load(dataset)
+        rows, results = [], {}
+        for name in representations:
+            wanted = metrics or (list(RAW_PIXEL_METRICS) if name == "raw_pixels" else list(METRICS))
+            click.echo(f"scoring {name} on {dataset} ({preset} preset): {', '.join(wanted)}", err=True)
+            encode = reps.make(name, ds, random_state=seed)
+            result = evaluate(ds, encode, wanted, preset=preset, random_state=seed, progress=True)
+            results[name] = result
+            rows.append({"representation": name, **_headline(result, wanted)})
+    click.echo(tabulate(rows, headers="keys", floatfmt=".3f", missingval="-"))
+    click.echo(f"(metric preset: {preset})")
+    if json_path:
+        write_json_atomic(json_path, results)
+
