@@ -18,7 +18,7 @@ class TinyDataset(GroundTruthDataset):
         self.observation_shape = (1, 1, len(sizes))
 
     def _observations(self, factors, rng):
-        scaled = factors / (np.asarray(self.factors_num_values) - 1.0)
+        scaled = factors / np.maximum(np.asarray(self.factors_num_values) - 1.0, 1.0)
         return scaled[:, None, None, :].astype(np.float32)
 
 

@@ -18,10 +18,10 @@ It must return ``(B, num_codes)`` codes (numpy array or tensor); they are return
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from disbench.errors import InvalidInputError
@@ -47,6 +47,10 @@ def as_encoder(encode, *, device=None) -> Callable[[np.ndarray], np.ndarray]:
     """
     if not callable(encode):
         raise InvalidInputError(f"encode must be callable (observations -> codes), got {type(encode).__name__}")
+    if "torch" not in sys.modules:  # torch is imported lazily: per-factor workers stay light
+        return encode
+    import torch
+
     module = encode if isinstance(encode, torch.nn.Module) else getattr(encode, "__self__", None)
     if not isinstance(module, torch.nn.Module):
         return encode
@@ -64,7 +68,8 @@ def as_encoder(encode, *, device=None) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def _to_numpy(codes) -> np.ndarray:
-    if isinstance(codes, torch.Tensor):
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(codes, torch.Tensor):
         return codes.detach().to("cpu", torch.float64).numpy()
     return np.asarray(codes)
 
@@ -136,11 +141,16 @@ class CodeCache:
         self.num_requested += len(factors)
         if len(factors) == 0:
             return np.zeros((0, self.num_codes or 0))
-        if self.num_codes is None:  # the first batch fixes the code size and the cache mode
+        first = None
+        if self.num_codes is None:  # the first point fixes the code size and the cache mode
             first = self._encode_factors(factors[:1], rng)
             self._setup_table(first.shape[1])
         if not self.cached:
-            return self._encode_factors(factors, rng)
+            rest = self._encode_factors(factors[0 if first is None else 1:], rng)
+            return rest if first is None else np.concatenate([first, rest])
+        if first is not None:
+            i = self.dataset.index_of(factors[:1])
+            self._table[i], self._filled[i] = first, True
         index = self.dataset.index_of(factors)
         missing = np.unique(index[~self._filled[index]])
         if missing.size:
@@ -192,7 +202,7 @@ class CodeCache:
             bar.update(len(f))
         bar.close()
         self.num_encoded += len(factors)
-        return np.concatenate(out)
+        return np.concatenate(out) if out else np.zeros((0, self.num_codes))
 
 
 def _check_dataset(dataset) -> None:
