@@ -57,16 +57,12 @@ def _figure_png(fig) -> bytes:
 
 
 def _factor_names(records: list[RunRecord], k: int) -> list[str]:
-    """Factor names of the records' dataset (from its loader), else ``factor 0..k-1``."""
-    try:
-        from disbench import data
+    """Factor names from the dataset's manifest (``datasets/<name>.toml``), else ``factor 0..k-1``."""
+    from disbench.resources import manifests_dir, read_toml
 
-        names = list(data.load(records[0].dataset).factor_names)
-        if len(names) == k:
-            return names
-    except Exception:  # a file-backed dataset may be absent here; fall back to indices
-        pass
-    return [f"factor {i}" for i in range(k)]
+    path = manifests_dir() / f"{records[0].dataset}.toml"
+    names = read_toml(path).get("factor_names", []) if path.is_file() else []
+    return list(names) if len(names) == k else [f"factor {i}" for i in range(k)]
 
 
 def per_factor_figure(records: list[RunRecord], key: str, title: str) -> bytes | None:

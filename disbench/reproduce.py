@@ -87,7 +87,7 @@ def to_markdown(table: pd.DataFrame) -> str:
              pm(r.disbench_mean, r.disbench_std), "—" if math.isnan(r.delta) else f"{r.delta:+.4g}"]
             for r in table.itertuples()]  # fmt: skip
     head = ["Model", "Dataset", "Metric", "Source", "Paper", "disbench (mean ± std)", "Δ"]
-    return tabulate(body, head, tablefmt="github") + "\n"
+    return tabulate(body, head, tablefmt="github", disable_numparse=True) + "\n"
 
 
 def reproduce(

@@ -1,0 +1,58 @@
+"""The Ray executor on a local instance: one tiny fake run, plus a run whose worker dies."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
+import pytest
+
+from disbench.io import write_json_atomic
+from disbench.results import ResultsStore
+
+ray = pytest.importorskip("ray", reason="the optional Ray extra is not installed (pip install 'disbench[ray]')")
+pytestmark = pytest.mark.ray
+
+
+def tiny_task(spec: dict, root: str):
+    """A fake run: 'dies' kills its worker process, anything else finishes with a MIG score."""
+    if spec["name"] == "dies":
+        os._exit(5)
+    store = ResultsStore(root)
+    run_dir = store.write_spec(spec)
+    write_json_atomic(run_dir / "status.json", {"state": "completed", "step": 3, "error": None})
+    write_json_atomic(run_dir / "metrics.json", {"mig": 0.25, "metric_preset": "quick", "pid": os.getpid()})
+    return store.sync(spec["run_id"])
+
+
+def spec(name: str) -> dict:
+    return {"run_id": f"{name}-dsprites-quick-s0-0123456789", "kind": "train", "name": name, "model": name,
+            "dataset": "dsprites", "profile": "quick", "seed": 0, "metrics": ["mig"], "metric_preset": "quick",
+            "display_name": name, "supervision": "none", "representation": "z", "config": {"steps": 3}}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def test_ray_runs_a_task_and_records_a_dead_worker(local_ray, tmp_path):
+    from disbench.executors import RayExecutor
+    from disbench.runner import record_lost
+
+    root = tmp_path / "res"
+    store = ResultsStore(root)
+    executor = RayExecutor(retries=0)
+    results = list(executor.run(functools.partial(tiny_task, root=str(root)), [spec("ok"), spec("dies")],
+                                functools.partial(record_lost, root=str(root))))  # fmt: skip
+    by_name = {r.name: r for r in results}
+    assert by_name["ok"].state == "completed" and by_name["ok"].metrics["mig"] == 0.25
+    assert by_name["ok"].metrics["pid"] != os.getpid()  # ran in a Ray worker
+    assert by_name["dies"].state == "failed" and "Ray worker died" in by_name["dies"].error
+    assert {r.run_id: r.state for r in store.records()} == {s["run_id"]: by_name[s["name"]].state
+                                                           for s in (spec("ok"), spec("dies"))}  # fmt: skip
+    assert ray.is_initialized()  # an instance it did not start is left running
