@@ -232,6 +232,8 @@ def _score_sanity(spec: dict, run_dir: Path, device: str) -> None:
 
     write_json_atomic(run_dir / "status.json", {"state": "running", "step": 0, "error": None})
     dataset = data.load(spec["dataset"])
+    if hasattr(dataset, "prepare"):
+        dataset.prepare(progress=False)
     encode = representations.make(spec["name"], dataset, random_state=spec["seed"])
     scores = evaluate(
         dataset, encode, spec["metrics"], preset=spec["metric_preset"], random_state=spec["seed"], device=device
