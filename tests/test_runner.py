@@ -215,3 +215,30 @@ def test_cli_run_end_to_end_with_fakes(presets, fakes, tmp_path, capsys):
     assert "Good" in printed and "Ground-truth factors" in printed and "MIG" in printed
     assert len(ResultsStore(out).records(state="completed")) == 2 * 2 + 4 * 2
     assert main(["run", "--models", "broken", "--out", str(out), "--no-progress", "--no-sanity"]) == 1
+
+
+@pytest.mark.slow
+def test_real_tiny_run_end_to_end(tmp_path, monkeypatch):
+    """The real training core and metrics on a 20-step β-VAE (slow: minutes on 2 loaded cores)."""
+    import re
+
+    from disbench.resources import presets_dir
+
+    text = (presets_dir() / "beta_vae.toml").read_text()
+    head, rest = text.split("[profiles.quick]", 1)
+    quick, tail = rest.split("\n[", 1)
+    for key, value in (("steps", 20), ("checkpoint_every", 10), ("log_every", 5)):
+        quick = re.sub(rf"^{key} = \d+", f"{key} = {value}", quick, flags=re.M)
+    d = tmp_path / "baselines"
+    d.mkdir()
+    (d / "beta_vae.toml").write_text(head + "[profiles.quick]" + quick + "\n[" + tail)
+    monkeypatch.setattr("disbench.presets.presets_dir", lambda: d)
+    out = tmp_path / "res"
+    job = runner.run_benchmark(["beta_vae"], metrics=["mig", "dci"], out=out, progress=False, echo=lambda m: None)
+    assert [r.state for r in job.records] == ["completed"] * 5, [r.error for r in job.records]
+    trained = job.records[0]
+    assert 0 <= trained.metrics["mig"] <= 1 and len(trained.metrics["mig.per_factor"]) == 5
+    assert (out / "runs" / trained.run_id / "checkpoints" / "last.pt").is_file()
+    assert "β-VAE" in (out / "leaderboard.md").read_text() and (out / "report.html").stat().st_size > 10_000
+    assert runner.run_benchmark(["beta_vae"], metrics=["mig", "dci"], out=out, progress=False, export=False,
+                                echo=lambda m: None).skipped == [r.run_id for r in job.records]  # fmt: skip
