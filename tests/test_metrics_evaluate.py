@@ -190,3 +190,19 @@ def test_cli_prints_sanity_table(capsys):
     assert rc == 0 and "ground_truth" in out and "factor_vae" in out and "quick" in out
     assert main(["evaluate", "--metrics", "mig"]) == 2
     assert "either RUN_DIR or --representation" in capsys.readouterr().err
+
+
+def test_fid_and_kid_come_from_one_fid_call(ds, monkeypatch):
+    import disbench.metrics.fid as fid_module
+
+    calls = []
+
+    def fake_fid(dataset, sample, *, feature, random_state, device, num_real, num_fake):
+        calls.append((feature, num_real, sample(3).shape))
+        return {"score": 12.5, "kid_mean": 0.25, "kid_std": 0.01, "feature": feature}
+
+    monkeypatch.setattr(fid_module, "fid", fake_fid)
+    r = evaluate(ds, CountingEncoder(), ["fid", "kid"], sample=lambda n: np.zeros((n, 1, 1, 4), np.float32),
+                 preset="quick")
+    assert r["fid"] == 12.5 and r["kid"] == 0.25 and r["fid.kid_std"] == 0.01
+    assert calls == [("factor_net", 2_000, (3, 1, 1, 4))]
