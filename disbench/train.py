@@ -133,9 +133,6 @@ def train_run(preset: str, *, dataset: str = "dsprites", profile: str = "quick",
     """
     out_dir = Path(out_dir)
     config = resolve_config(preset, dataset=dataset, profile=profile, seed=seed, overrides=overrides)
-    status = _read_json(out_dir / "status.json")
-    if status and status.get("state") == "completed" and (out_dir / CHECKPOINT).is_file():
-        return out_dir
     old = _read_json(out_dir / "config.json")
     if old is not None:
         diff = [k for k in RESUME_KEYS if old.get(k) != config[k]]
@@ -144,6 +141,9 @@ def train_run(preset: str, *, dataset: str = "dsprites", profile: str = "quick",
                 f"{out_dir} holds a run with a different config ({', '.join(diff)} differ); "
                 "choose another --out or delete that directory"
             )
+    status = _read_json(out_dir / "status.json")
+    if status and status.get("state") == "completed" and (out_dir / CHECKPOINT).is_file():
+        return out_dir
     ds = data_mod.load(dataset)
     if hasattr(ds, "prepare"):
         ds.prepare(progress=progress)
@@ -487,16 +487,17 @@ def _stream_seeds(seed: int) -> tuple[int, int, int]:
 
 @contextlib.contextmanager
 def _deterministic(device: torch.device):
-    """Deterministic algorithms on the CPU (cheap there); unchanged elsewhere."""
+    """Deterministic algorithms on the CPU (cheap there; ``warn_only`` so an op without a
+    deterministic kernel warns instead of failing); unchanged elsewhere."""
     if device.type != "cpu":
         yield
         return
-    before = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
+    before = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
     try:
         yield
     finally:
-        torch.use_deterministic_algorithms(before)
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
 
 
 def _read_json(path: Path):

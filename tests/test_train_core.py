@@ -153,7 +153,6 @@ def test_other_error_marks_run_failed(tmp_path, monkeypatch):
 
 def test_config_mismatch_and_bad_arguments(tmp_path):
     run(tmp_path / "r", steps=3)
-    (tmp_path / "r" / "status.json").unlink()
     with pytest.raises(InvalidInputError, match="different config"):
         run(tmp_path / "r", steps=4)
     with pytest.raises(InvalidInputError, match="cannot override"):
