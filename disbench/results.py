@@ -125,7 +125,7 @@ class RunRecord:
             profile=spec["profile"],
             seed=int(spec["seed"]),
             state=state,
-            step=status.get("step"),
+            step=max(status["step"], logged_step(run_dir)) if status.get("step") is not None else None,
             error=status.get("error"),
             metric_preset=(metrics or {}).get("metric_preset", spec.get("metric_preset")),
             disbench_version=spec.get("disbench_version"),
@@ -146,6 +146,17 @@ class RunRecord:
         d["spec"] = json.loads(d["spec"])
         d["metrics"] = None if d["metrics"] is None else json.loads(d["metrics"])
         return cls(**d)
+
+
+def logged_step(run_dir: Path) -> int:
+    """The step of the last line of ``train_log.csv`` (0 when there is none yet)."""
+    try:
+        with open(run_dir / "train_log.csv", "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - 512))
+            last = f.read().splitlines()[-1].decode()
+        return int(float(last.split(",")[0]))
+    except (FileNotFoundError, IndexError, ValueError, UnicodeDecodeError):
+        return 0
 
 
 def _read_json(path: Path):
@@ -262,6 +273,13 @@ class ResultsStore:
         record = RunRecord.from_dir(self.run_dir(run_id))
         self.upsert(record)
         return record
+
+    def refresh(self) -> None:
+        """Re-read the directories of runs indexed as planned or running (a killed job
+        leaves their rows behind their directories) and update those rows."""
+        for record in self.records(state="planned") + self.records(state="running"):
+            with contextlib.suppress(ResultsStoreError, KeyError, TypeError, ValueError, FileNotFoundError):
+                self.sync(record.run_id)
 
     def get(self, run_id: str) -> RunRecord | None:
         """The indexed record of ``run_id``, or None."""

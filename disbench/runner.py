@@ -29,7 +29,7 @@ from pathlib import Path
 from disbench import __version__
 from disbench.errors import InvalidInputError, unknown_name
 from disbench.io import write_json_atomic
-from disbench.results import ResultsStore, RunRecord
+from disbench.results import ResultsStore, RunRecord, logged_step
 
 # the metric preset used with a training profile: "quick" with the quick profile, the
 # reference defaults ("default") with every other one (the leaderboard caption says which)
@@ -314,24 +314,13 @@ class _Monitor:
                 run_dir = self.store.run_dir(rid)
                 status = _read_status(run_dir)
                 if status.get("state") == "running":
-                    step = min(max(int(status.get("step") or 0), _logged_step(run_dir)), spec_steps(s))
+                    step = min(max(int(status.get("step") or 0), logged_step(run_dir)), spec_steps(s))
                     progress += step
                     active.append(f"{s['name']} s{s['seed']} {step}/{spec_steps(s)}" if s["kind"] == "train"
                                   else f"{s['name']} s{s['seed']}")  # fmt: skip
             self.bar.set_description(f"{len(self.done)}/{len(self.specs)} runs", refresh=False)
             self.bar.set_postfix_str(", ".join(active[:3]), refresh=False)
             self.bar.update(max(0, progress - self.bar.n))  # redraws at most every mininterval
-
-
-def _logged_step(run_dir: Path) -> int:
-    """The step of the last line of ``train_log.csv`` (0 when there is none yet)."""
-    try:
-        with open(run_dir / "train_log.csv", "rb") as f:
-            f.seek(max(0, f.seek(0, 2) - 512))
-            last = f.read().splitlines()[-1].decode()
-        return int(float(last.split(",")[0]))
-    except (FileNotFoundError, IndexError, ValueError, UnicodeDecodeError):
-        return 0
 
 
 def _read_status(run_dir: Path) -> dict:

@@ -24,7 +24,9 @@ def list_runs(results_dir, state):
     from disbench.leaderboard import headline_scores
     from disbench.results import ResultsStore
 
-    records = ResultsStore(results_dir, create=False).records(state=state)
+    store = ResultsStore(results_dir, create=False)
+    store.refresh()
+    records = store.records(state=state)
     rows = []
     for r in records:
         scores = headline_scores(r.metrics or {})
@@ -42,6 +44,7 @@ def show(run, results_dir):
     from disbench.results import ResultsStore
 
     store = ResultsStore(results_dir, create=False)
+    store.refresh()
     r = store.find(run)
     run_dir = store.run_dir(r.run_id)
     click.echo(f"run       {r.run_id}\ndirectory {run_dir}\nstate     {r.state} (step {r.step})")
