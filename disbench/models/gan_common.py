@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from disbench.errors import InvalidInputError
+from disbench.errors import DisbenchError, InvalidInputError
 from disbench.models.base import Baseline
 
 #: images per generated batch used by the mode-collapse monitor
@@ -61,7 +61,7 @@ class GanBaseline(Baseline):
         self.label_factor = label_factor
         self.label_index = info.factor_names.index(label_factor)
         self.num_classes = info.factors_num_values[self.label_index]
-        self._monitor = None  # lazily loaded factor classifier (False: unavailable)
+        self._monitor: list | None = None  # [factor classifier or None], loaded on first use
         self._last_distinct: float | None = None
 
     # --- phases ----------------------------------------------------------------------
@@ -151,41 +151,27 @@ class GanBaseline(Baseline):
             net = self._feature_net()
             if net is None:
                 return {}
-            x = self.sample(MONITOR_BATCH, torch.Generator().manual_seed(step))
-            with torch.no_grad():
-                pred = net.predict(x.to(_net_device(net, x)))
-            pred = torch.as_tensor(np.asarray(pred.cpu() if hasattr(pred, "cpu") else pred))
+            pred = net.predict(self.sample(MONITOR_BATCH, torch.Generator().manual_seed(step)))
             self._last_distinct = float(torch.unique(pred[:, self.label_index]).numel())
         return {"distinct_shapes": self._last_distinct}
 
     def _feature_net(self):
+        # kept in a list so that it is not registered as a submodule (not in the state dict)
         if self._monitor is None:
-            self._monitor = _cached_feature_net(self.info.name) or False
-        return self._monitor or None
+            self._monitor = [_cached_feature_net(self.info.name)]
+        return self._monitor[0]
 
 
 def _cached_feature_net(dataset_name: str):
     """The metrics' trained factor classifier for ``dataset_name`` if it is already
     cached, else None (never trains one)."""
-    try:
-        from disbench import data
-        from disbench.metrics import feature_net
-    except ImportError:
-        return None
-    cached = getattr(feature_net, "load_cached_feature_net", None)
-    if cached is None:
-        return None
-    try:
-        return cached(data.load(dataset_name))
-    except Exception:  # noqa: BLE001 - the monitor is optional; training goes on without it
-        return None
+    from disbench import data
+    from disbench.metrics.feature_net import load_cached_feature_net
 
-
-def _net_device(net, x):
     try:
-        return next(net.parameters()).device
-    except (AttributeError, StopIteration):
-        return x.device
+        return load_cached_feature_net(data.load(dataset_name))
+    except DisbenchError:  # e.g. a file-backed dataset whose file is absent
+        return None
 
 
 @contextlib.contextmanager

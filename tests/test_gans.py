@@ -1,0 +1,223 @@
+"""GAN baselines: InfoGAN, LSGAN, ACGAN, Stacked GAN and the post-hoc encoder."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from disbench import data
+from disbench.errors import InvalidInputError
+from disbench.models import DatasetInfo, gan_common, get_model_class
+from disbench.train import load_run, train_run
+
+GANS = ("infogan", "lsgan", "acgan", "sgan")
+# small settings per model for unit tests (8 steps; post-hoc / phases in the last steps)
+SMALL = {
+    "infogan": {},
+    "lsgan": {"posthoc_steps": 2},
+    "acgan": {"posthoc_steps": 2},
+    "sgan": {"h1_dim": 16, "z1_dim": 4, "z0_dim": 4, "encoder_steps": 2, "independent_steps": 2},
+}
+TINY = {"steps": 8, "batch_size": 8, "checkpoint_every": 4, "log_every": 2}
+
+
+@pytest.fixture(autouse=True)
+def quiet(monkeypatch, tmp_path):
+    monkeypatch.setenv("DISBENCH_DATA", str(tmp_path / "data"))  # no cached feature net: monitor skipped
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # shared, loaded machine
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def dsprites():
+    return data.load("dsprites")
+
+
+def make(name, dsprites, total=8, **hparams):
+    torch.manual_seed(0)
+    model = get_model_class(name)(DatasetInfo.of(dsprites), total, **{**SMALL[name], **hparams})
+    return model.train(), model.configure_optimizers()
+
+
+def batch_at(model, dsprites, step, size=16, seed=0):
+    raw = model.next_batch(dsprites, size, np.random.default_rng(seed), step)
+    return {k: torch.from_numpy(v) for k, v in raw.items()}
+
+
+def run_steps(model, opts, batch, step, n):
+    return [model.training_step(batch, step, opts) for _ in range(n)]
+
+
+def falls(history, key, factor=0.97):
+    first, last = history[0][key], np.mean([h[key] for h in history[-2:]])
+    return last < factor * first, (first, last)
+
+
+# --- losses move the expected way ---------------------------------------------------------------
+def set_lr(optimizer, lr):
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+@pytest.mark.parametrize("name", ["infogan", "lsgan", "acgan"])
+def test_d_loss_falls_when_only_d_trains_then_g_loss_when_only_g_trains(name, dsprites):
+    model, opts = make(name, dsprites, generator_steps=1) if name == "infogan" else make(name, dsprites)
+    batch = batch_at(model, dsprites, 0)
+    set_lr(opts["generator"], 0.0)
+    set_lr(opts["discriminator"], 2e-3)
+    ok, vals = falls(run_steps(model, opts, batch, 0, 8), "d_loss")
+    assert ok, vals
+    set_lr(opts["generator"], 2e-3)
+    set_lr(opts["discriminator"], 0.0)
+    ok, vals = falls(run_steps(model, opts, batch, 0, 8), "g_loss")
+    assert ok, vals
+
+
+@pytest.mark.parametrize("name", ["lsgan", "acgan"])
+def test_posthoc_phase_regresses_z_and_leaves_the_gan_alone(name, dsprites):
+    model, opts = make(name, dsprites)
+    step = model.total_steps - 1
+    assert model.phase(step) == "posthoc" and model.phase(0) == "gan"
+    batch = batch_at(model, dsprites, step)
+    assert "x" not in batch  # no real images needed in the post-hoc phase
+    before = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("posthoc.")}
+    hist = run_steps(model, opts, batch, step, 10)
+    ok, vals = falls(hist, "posthoc_loss")
+    assert ok, vals
+    assert hist[0]["d_loss"] == hist[0]["g_loss"] == 0.0
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_sgan_phases_and_losses(dsprites):
+    model, opts = make("sgan", dsprites, total=10, lr_d=0.0)
+    assert [model.phase(s) for s in (0, 1, 2, 3, 4, 9)] == ["encoder"] * 2 + ["independent"] * 2 + ["joint"] * 2
+    enc = run_steps(model, opts, batch_at(model, dsprites, 0), 0, 8)
+    ok, vals = falls(enc, "encoder_loss")
+    assert ok, vals
+    assert enc[0]["g_loss"] == 0.0
+    frozen = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("enc")}
+    for step in (2, 5):  # independent, then joint: the generators' conditional loss falls
+        hist = run_steps(model, opts, batch_at(model, dsprites, step), step, 8)
+        ok, vals = falls(hist, "cond_loss", 0.95)
+        assert ok, (step, vals)
+    assert all(torch.equal(frozen[k], v) for k, v in model.state_dict().items() if k.startswith("enc"))
+
+
+def test_bad_settings_raise(dsprites):
+    info = DatasetInfo.of(dsprites)
+    with pytest.raises(InvalidInputError, match="posthoc_steps"):
+        get_model_class("lsgan")(info, 10, posthoc_steps=10)
+    with pytest.raises(InvalidInputError, match="joint"):
+        get_model_class("sgan")(info, 10, encoder_steps=5, independent_steps=5)
+    with pytest.raises(InvalidInputError, match="label_factor"):
+        get_model_class("acgan")(info, 10, label_factor="colour")
+    with pytest.raises(InvalidInputError, match="generator_loss"):
+        get_model_class("acgan")(info, 10, generator_loss="wasserstein")
+
+
+# --- representation and sampling -------------------------------------------------------------
+@pytest.mark.parametrize("name,codes", [("infogan", 5), ("lsgan", 10), ("acgan", 13), ("sgan", 20)])
+def test_encode_sample_traverse_shapes(name, codes, dsprites):
+    model, _ = make(name, dsprites)
+    x = torch.from_numpy(dsprites.sample_observations(5, 0))
+    z = model.encode(x)
+    assert z.shape == (5, codes) and z.dtype == torch.float32 and model.num_codes == codes
+    assert model.training  # encode/sample restore the training mode
+    s = model.sample(7, torch.Generator().manual_seed(3))
+    assert s.shape == (7, 1, 64, 64) and s.dtype == torch.float32 and 0 <= s.min() and s.max() <= 1
+    assert torch.equal(s, model.sample(7, torch.Generator().manual_seed(3)))
+    assert model.traverse(x[:1], 4).shape == (codes, 4, 1, 64, 64)
+    assert model.traverse(None, 3).shape == (codes, 3, 1, 64, 64)
+    if name == "acgan":
+        assert torch.allclose(z[:, :3].sum(1), torch.ones(5))  # class posterior
+
+
+def q_code_error(model, n=2000):
+    """Mean squared error of Q's means for the codes c of G(c, z), per code."""
+    gen = torch.Generator().manual_seed(7)
+    c, z = model._noise("c", n, gen), model._noise("z", n, gen)
+    with torch.no_grad(), gan_common.eval_mode(model):
+        means = model.encode(model.net_g(torch.cat([c, z], 1)))
+    return float(((means - c) ** 2).mean())
+
+
+def test_infogan_q_recovers_its_codes(dsprites):
+    """After a short run Q's means predict the codes that generated an image better than
+    chance: the best constant guess (0) has error Var(c) = 1/3 for c ~ U(-1, 1); the
+    estimate over 2000 × 5 codes has a standard error of about 0.003."""
+    model, opts = make("infogan", dsprites, info_weight=5.0)
+    untrained = q_code_error(model)
+    rng = np.random.default_rng(0)
+    for step in range(30):
+        raw = model.next_batch(dsprites, 32, rng, step)
+        model.training_step({k: torch.from_numpy(v) for k, v in raw.items()}, step, opts)
+    trained = q_code_error(model)
+    assert trained < 0.31 and trained < untrained - 0.02, (untrained, trained)
+
+
+# --- through the training core ----------------------------------------------------------------
+def train(out, name, **over):
+    model_over = {**SMALL[name], **over.pop("model", {})}
+    return train_run(name, seed=0, out_dir=out, device="cpu", progress=False,
+                     overrides={**TINY, **over, "model": model_over})
+
+
+def params(run_dir):
+    return torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["model"]
+
+
+@pytest.mark.parametrize("name", GANS)
+def test_interrupted_and_resumed_equals_uninterrupted(name, tmp_path, monkeypatch):
+    full_dir = train(tmp_path / "full", name)
+    full = params(full_dir)
+    status = json.loads((full_dir / "status.json").read_text())
+    assert status["state"] == "completed"
+    with open(full_dir / "train_log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {"d_loss", "g_loss"} <= set(rows[0]) and all(r["d_loss"] != "" for r in rows)
+    for png in ("samples.png", "traversals.png"):
+        assert (full_dir / png).stat().st_size > 0
+    model, _, _ = load_run(full_dir, device="cpu")  # checkpoint round trip
+    x = torch.from_numpy(data.load("dsprites").sample_observations(4, 1))
+    reloaded = type(model)(model.info, model.total_steps, **model.hparams)
+    reloaded.load_state_dict(full)
+    reloaded.eval()
+    assert torch.equal(model.encode(x), reloaded.encode(x))
+    assert torch.equal(model.sample(3), reloaded.sample(3))
+
+    cls = type(model)
+    original = cls.training_step
+
+    def interrupt(self, batch, step, optimizers):
+        if step == 5:
+            raise KeyboardInterrupt
+        return original(self, batch, step, optimizers)
+
+    monkeypatch.setattr(cls, "training_step", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "resumed", name)
+    assert torch.load(tmp_path / "resumed" / "checkpoints" / "last.pt", weights_only=True)["step"] == 4
+    monkeypatch.setattr(cls, "training_step", original)
+    resumed = params(train(tmp_path / "resumed", name))
+    assert all(torch.equal(full[k], resumed[k]) for k in full)
+
+
+def test_monitor_counts_distinct_shapes_with_a_feature_net(dsprites, monkeypatch):
+    """With a (stub) factor classifier the loss dict carries the distinct-shape count."""
+    class Stub:
+        def predict(self, x):  # "shape" = which third of the image is brightest
+            thirds = torch.stack([x[..., i * 21:(i + 1) * 21].mean((1, 2, 3)) for i in range(3)], 1)
+            return torch.stack([thirds.argmax(1)] + [torch.zeros(len(x), dtype=torch.long)] * 4, 1)
+
+    monkeypatch.setattr(gan_common, "_cached_feature_net", lambda name: Stub())
+    model, opts = make("lsgan", dsprites, monitor_every=3)
+    out = model.training_step(batch_at(model, dsprites, 0), 0, opts)
+    assert out["distinct_shapes"] in (1.0, 2.0, 3.0)
+    assert "distinct_shapes" not in make("lsgan", dsprites, monitor_every=0)[0].losses(0)
