@@ -37,16 +37,14 @@ from disbench.errors import InvalidInputError
 from disbench.models import register
 from disbench.models.gan_common import (
     GanBaseline,
-    GanDiscriminatorBody,
-    GanGenerator,
     adam,
     bce_fake,
     bce_real,
-    dcgan_init,
     eval_mode,
     linspace_traversal,
     requires_grad,
 )
+from disbench.models.nets import GanDiscriminatorBody, GanGenerator, dcgan_init
 from disbench.models.posthoc import (
     POSTHOC_STEPS,
     PosthocEncoder,

@@ -23,7 +23,6 @@ import contextlib
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from disbench.errors import DisbenchError, InvalidInputError
 from disbench.models.base import Baseline
@@ -213,85 +212,3 @@ def linspace_traversal(base: torch.Tensor, index: int, low: float, high: float, 
     z = base.unsqueeze(0).repeat(num_steps, 1)
     z[:, index] = torch.linspace(low, high, num_steps, device=base.device)
     return z
-
-
-# --- GAN blocks (to move to nets.py) -------------------------------------------------------
-def _check_size(observation_shape, num_up: int) -> tuple[int, int, int]:
-    c, h, w = (int(v) for v in observation_shape)
-    side = 4 * 2**num_up
-    if h != side or w != side:
-        raise InvalidInputError(
-            f"the GAN conv blocks need {side}x{side} observations, got {h}x{w}; "
-            "resize the dataset or change the number of conv layers"
-        )
-    return c, h, w
-
-
-class GanGenerator(nn.Module):
-    """Conv generator of the InfoGAN-CR dSprites setup (Lin et al. 2020, official code
-    ``network.py``, ``Decoder``; DCGAN-style, Radford et al. 2016):
-    fc ``hidden`` (ReLU, BN) -> fc 4·4·``channels[0]`` (ReLU, BN) -> transposed convs to
-    ``channels[0], channels[1:]...`` (4×4, stride 2, LeakyReLU 0.2, BN) -> transposed conv
-    to C channels (4×4, stride 2) -> sigmoid.
-
-    Default ``channels=(64, 32, 32)`` gives the paper's deconvs 64-32-32-C for 64×64 images.
-    Maps float32 ``(N, in_dim)`` to images float32 ``(N, C, H, W)`` in [0, 1].
-
-    Raises:
-        InvalidInputError: the observation side is not ``4·2**(len(channels)+1)``.
-    """
-
-    def __init__(self, in_dim: int, observation_shape, hidden: int = 128, channels=(64, 32, 32)):
-        super().__init__()
-        c_out, _, _ = _check_size(observation_shape, len(channels) + 1)
-        self.channels = tuple(channels)
-        self.fc = nn.Sequential(
-            nn.Linear(in_dim, hidden), nn.ReLU(), nn.BatchNorm1d(hidden),
-            nn.Linear(hidden, 16 * channels[0]), nn.ReLU(), nn.BatchNorm1d(16 * channels[0]),
-        )
-        layers = []
-        for c_in, c_next in zip((channels[0], *channels[:-1]), channels, strict=True):
-            layers += [nn.ConvTranspose2d(c_in, c_next, 4, 2, 1), nn.LeakyReLU(0.2), nn.BatchNorm2d(c_next)]
-        layers += [nn.ConvTranspose2d(channels[-1], c_out, 4, 2, 1), nn.Sigmoid()]
-        self.deconv = nn.Sequential(*layers)
-        dcgan_init(self)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.fc(z).view(len(z), self.channels[0], 4, 4)
-        return self.deconv(h)
-
-
-class GanDiscriminatorBody(nn.Module):
-    """Shared body of the discriminators (and InfoGAN's Q) of the InfoGAN-CR dSprites
-    setup (Lin et al. 2020, official code ``InfoGANDiscriminator`` shared part):
-    convs ``channels`` (4×4, stride 2, LeakyReLU 0.2) -> fc ``hidden`` (LeakyReLU 0.2).
-
-    Maps images float32 ``(N, C, H, W)`` to features float32 ``(N, hidden)``; heads
-    (real/fake logit, Q, class) are added by each baseline.
-
-    Raises:
-        InvalidInputError: the observation side is not ``4·2**len(channels)``.
-    """
-
-    def __init__(self, observation_shape, hidden: int = 128, channels=(32, 32, 64, 64)):
-        super().__init__()
-        c_in, _, _ = _check_size(observation_shape, len(channels))
-        layers = []
-        for c_prev, c_next in zip((c_in, *channels[:-1]), channels, strict=True):
-            layers += [nn.Conv2d(c_prev, c_next, 4, 2, 1), nn.LeakyReLU(0.2)]
-        self.conv = nn.Sequential(*layers, nn.Flatten())
-        self.fc = nn.Sequential(nn.Linear(16 * channels[-1], hidden), nn.LeakyReLU(0.2))
-        self.out_dim = hidden
-        dcgan_init(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.conv(x))
-
-
-def dcgan_init(module: nn.Module, std: float = 0.02) -> None:
-    """Weights of conv and linear layers ~ N(0, std²), biases 0 (DCGAN, Radford et al.
-    2016, Sec. 4; the InfoGAN-CR code initialises likewise with std 0.02)."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, std)
-            nn.init.zeros_(m.bias)

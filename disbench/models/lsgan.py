@@ -26,14 +26,12 @@ from torch import nn
 from disbench.models import register
 from disbench.models.gan_common import (
     GanBaseline,
-    GanDiscriminatorBody,
-    GanGenerator,
     adam,
-    dcgan_init,
     eval_mode,
     linspace_traversal,
     requires_grad,
 )
+from disbench.models.nets import GanDiscriminatorBody, GanGenerator, dcgan_init
 from disbench.models.posthoc import (
     POSTHOC_STEPS,
     PosthocEncoder,

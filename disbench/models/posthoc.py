@@ -6,9 +6,9 @@ trained on generated samples in Donahue et al. 2017, "Adversarial Feature Learni
 Sec. 4), disbench trains an encoder ``E(x) ≈ z`` on generated pairs ``(z, G(z))``
 *after* the GAN, with the generator frozen, and scores ``E`` on real images.
 
-To keep the GAN rows comparable the encoder is the same for every GAN: the conv body of
-the GAN discriminators (:class:`~disbench.models.gan_common.GanDiscriminatorBody`,
-convs 32-32-64-64 4×4 stride 2, LeakyReLU, fc 128) plus a linear output, trained for
+To keep the GAN rows comparable the encoder is the same for every GAN — the conv encoder
+of the VAE rows (:class:`~disbench.models.nets.ConvEncoder`: convs 32-32-64-64 4×4
+stride 2 ReLU, fc 256 ReLU, linear output) — trained for
 ``posthoc_steps`` steps (the same value in every GAN preset of a profile) with Adam
 (lr 1e-3, betas 0.9/0.999) on the mean squared error, one fresh batch of noise per step.
 The phase is the last ``posthoc_steps`` steps of the run, chosen by step number, so a
@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from disbench.errors import InvalidInputError
-from disbench.models.gan_common import GanDiscriminatorBody, dcgan_init, eval_mode
+from disbench.models.gan_common import eval_mode
+from disbench.models.nets import ConvEncoder
 
 #: default length of the post-hoc phase (steps); presets state it explicitly
 POSTHOC_STEPS = 300
@@ -30,17 +31,9 @@ POSTHOC_STEPS = 300
 POSTHOC_LR = 1e-3
 
 
-class PosthocEncoder(nn.Module):
-    """``E(x)``: images float32 ``(N, C, H, W)`` in [0, 1] -> float32 ``(N, out_dim)``."""
-
-    def __init__(self, observation_shape, out_dim: int):
-        super().__init__()
-        self.body = GanDiscriminatorBody(observation_shape)
-        self.head = nn.Linear(self.body.out_dim, out_dim)
-        dcgan_init(self.head)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))
+class PosthocEncoder(ConvEncoder):
+    """``E(x)``: images float32 ``(N, C, H, W)`` in [0, 1] -> float32 ``(N, out_dim)``; the
+    conv encoder of the VAE rows (:class:`~disbench.models.nets.ConvEncoder`)."""
 
 
 def posthoc_start(total_steps: int, posthoc_steps: int) -> int:

@@ -30,8 +30,9 @@ Training, by step number (so checkpoints resume uniformly):
    "joint training"); as in ``train_joint.py`` each generator is updated with its own
    level's loss (``ĥ1`` enters ``L_G_0`` as a constant).
 
-Architecture for 64×64 dSprites (the official MNIST nets are for 28×28): E0 conv
-32-32-64-64 4×4 stride 2 ReLU → fc ``h1_dim`` ReLU; G1 fc 512-512 (BN, ReLU) → ``h1_dim``
+Architecture for 64×64 dSprites (the official MNIST nets are for 28×28): E0 is the conv
+encoder of the VAE rows (conv 32-32-64-64 4×4 stride 2 ReLU → fc 256 ReLU → fc ``h1_dim``)
+with a ReLU on ``h1``; G1 fc 512-512 (BN, ReLU) → ``h1_dim``
 ReLU as in the official G1; G0 embeds ``z0`` by fc 128 (BN, ReLU), concatenates ``h1`` and
 runs the GAN generator of the other rows (fc 128 → fc 4·4·64 → deconvs 64-32-32-C,
 sigmoid); D1 fc 256-256 ReLU as in the official D1; D0 is the conv body of the other rows.
@@ -49,32 +50,20 @@ from disbench.errors import InvalidInputError
 from disbench.models import register
 from disbench.models.gan_common import (
     GanBaseline,
-    GanDiscriminatorBody,
-    GanGenerator,
     adam,
     bce_fake,
     bce_real,
-    dcgan_init,
     eval_mode,
     linspace_traversal,
     requires_grad,
 )
+from disbench.models.nets import ConvEncoder, GanDiscriminatorBody, GanGenerator, dcgan_init
 
 
-class _Encoder0(nn.Module):
-    """``E0``: images ``(N, C, H, W)`` -> ReLU features ``h1`` ``(N, h1_dim)``."""
-
-    def __init__(self, observation_shape, h1_dim: int, channels=(32, 32, 64, 64)):
-        super().__init__()
-        c, h, w = observation_shape
-        layers = []
-        for c_prev, c_next in zip((c, *channels[:-1]), channels, strict=True):
-            layers += [nn.Conv2d(c_prev, c_next, 4, 2, 1), nn.ReLU()]
-        side = h // 2 ** len(channels), w // 2 ** len(channels)
-        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels[-1] * side[0] * side[1], h1_dim), nn.ReLU())
-
-    def forward(self, x):
-        return self.net(x)
+def _encoder0(observation_shape, h1_dim: int) -> nn.Module:
+    """``E0``: images ``(N, C, H, W)`` -> ReLU features ``h1`` ``(N, h1_dim)``: the conv
+    encoder of the VAE rows followed by a ReLU (the official fc3 features are ReLU units)."""
+    return nn.Sequential(ConvEncoder(observation_shape, h1_dim), nn.ReLU())
 
 
 class _Generator0(nn.Module):
@@ -148,7 +137,7 @@ class StackedGAN(GanBaseline):
         self.w_adv, self.w_cond, self.w_ent = float(adv_weight), float(cond_weight), float(ent_weight)
         self.noise_spec = {"z1": (self.z1_dim, 0.0, 1.0), "z0": (self.z0_dim, 0.0, 1.0)}
         k = self.num_classes
-        self.enc0 = _Encoder0(info.observation_shape, self.h1_dim)
+        self.enc0 = _encoder0(info.observation_shape, self.h1_dim)
         self.enc1 = nn.Linear(self.h1_dim, k)
         self.gen1 = nn.Sequential(
             nn.Linear(k + self.z1_dim, 512), nn.BatchNorm1d(512), nn.ReLU(),
