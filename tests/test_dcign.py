@@ -116,3 +116,15 @@ def test_encode_is_unclamped_posterior_mean():
     assert codes.shape == (2, model.num_codes) and codes.dtype == torch.float32
     torch.testing.assert_close(codes, model.posterior(x)[0])
     assert model.sample(3).shape == (3, 1, 32, 32)
+
+
+def test_warmup_uses_ordinary_batches_with_every_dim_active():
+    ds = Blocks()
+    torch.manual_seed(0)
+    model = DCIGN(DatasetInfo.of(ds), 10, warmup_fraction=0.3)
+    rng = np.random.default_rng(0)
+    for step in range(3):
+        b = model.next_batch(ds, 16, rng, step)
+        assert b["batch_type"] == 4 and bool(model.active_masks[4].all())
+        assert all(len(set(b["factors"][:, f])) > 1 for f in range(4))
+    assert model.next_batch(ds, 16, rng, 3)["batch_type"] < 4

@@ -29,6 +29,11 @@ ground-truth-factor datasets):
    reference code's default ``invariance_strength`` is 0, i.e. clamped gradients are
    zeroed; the paper's text uses the deviation, our default 1.)
 
+Warm-up: the reference code's clamped-batch trainer (``monovariant_main.lua``) is meant to
+start from a VAE pre-trained on ordinary batches (``main.lua``); ``warmup_fraction`` of the
+steps (0 by default) do that here: ordinary batches of all factors, every dim active.
+The ``quick`` profile uses it to get past the early posterior collapse within its budget.
+
 Objective otherwise as a VAE (β = 1): Bernoulli BCE + KL, batch-averaged. The paper's
 network (96 feature maps, 5×5 convs with max pooling, 200 latents, 150×150 inputs,
 RMSprop lr 5e-4, batch 20) was for faces; we use the shared conv architecture of
@@ -76,6 +81,8 @@ class DCIGN(BetaVAE):
         intrinsic_weight (float, 10.0): schedule weight of intrinsic batches (extrinsic
             factors weigh 1 each).
         invariance_strength (float, 1.0): scale of the invariance gradient.
+        warmup_fraction (float in [0, 1), 0.0): leading fraction of the steps trained on
+            ordinary (unclamped) batches.
         arch, optimizer, lr, betas, eps: as for :class:`BetaVAE` (β is fixed to 1).
     """
 
@@ -85,7 +92,7 @@ class DCIGN(BetaVAE):
 
     def __init__(self, info: DatasetInfo, total_steps: int, *, num_intrinsic: int = 6,
                  intrinsic_factors=("shape",), intrinsic_weight: float = 10.0,
-                 invariance_strength: float = 1.0, arch: str = "conv", optimizer: str = "rmsprop",
+                 invariance_strength: float = 1.0, warmup_fraction: float = 0.0, arch: str = "conv", optimizer: str = "rmsprop",
                  lr: float = 5e-4, betas=(0.9, 0.999), eps: float = 1e-8):
         intrinsic = [i for i, n in enumerate(info.factor_names) if n in set(intrinsic_factors)]
         extrinsic = [i for i in range(len(info.factor_names)) if i not in intrinsic]
@@ -94,25 +101,33 @@ class DCIGN(BetaVAE):
                          optimizer=optimizer, lr=lr, betas=betas, eps=eps)
         self.hparams.update(num_intrinsic=int(num_intrinsic), intrinsic_factors=list(intrinsic_factors),
                             intrinsic_weight=float(intrinsic_weight),
-                            invariance_strength=float(invariance_strength))
+                            invariance_strength=float(invariance_strength),
+                            warmup_fraction=float(warmup_fraction))
         for k in ("num_latents", "beta"):
             self.hparams.pop(k)
         self.extrinsic = extrinsic
         self.intrinsic = intrinsic
         self.invariance_strength = float(invariance_strength)
+        self.warmup_steps = int(float(warmup_fraction) * self.total_steps)
         # batch type t < len(extrinsic): extrinsic factor extrinsic[t] (latent dim t);
         # t == len(extrinsic): intrinsic (latent dims len(extrinsic)..num_latents-1)
         weights = np.array([1.0] * len(extrinsic) + [float(intrinsic_weight)])
         self.type_probs = weights / weights.sum()
-        masks = torch.zeros(len(extrinsic) + 1, num_latents, dtype=torch.bool)
+        # row len(extrinsic) + 1: warm-up batches, every dim active
+        masks = torch.zeros(len(extrinsic) + 2, num_latents, dtype=torch.bool)
         for t in range(len(extrinsic)):
             masks[t, t] = True
         masks[len(extrinsic), len(extrinsic):] = True
+        masks[len(extrinsic) + 1] = True
         self.register_buffer("active_masks", masks, persistent=False)
 
     def next_batch(self, dataset, batch_size, rng, step):
         """A clamped mini-batch: ``{"x", "factors", "batch_type"}``; one factor combination
-        with the active factor(s) redrawn per example (see the module docstring)."""
+        with the active factor(s) redrawn per example (see the module docstring). During
+        the warm-up, an ordinary batch (``batch_type`` = number of extrinsic factors + 1)."""
+        if step < self.warmup_steps:
+            factors, x = dataset.sample(batch_size, rng)
+            return {"x": x, "factors": factors, "batch_type": len(self.extrinsic) + 1}
         t = int(rng.choice(len(self.type_probs), p=self.type_probs))
         varying = [self.extrinsic[t]] if t < len(self.extrinsic) else (self.intrinsic or list(range(len(self.info.factor_names))))
         factors = np.repeat(dataset.sample_factors(1, rng), batch_size, axis=0)
