@@ -89,3 +89,8 @@ def test_same_seed_same_result_other_seed_differs(ds):
     b = beta_vae_score(ds, rep, random_state=5, **SMALL)
     c = beta_vae_score(ds, rep, random_state=6, **SMALL)
     assert a == b and a != c
+
+
+def test_factor_vae_all_codes_collapsed_scores_zero_and_says_so(ds):
+    out = factor_vae_score(ds, FactorCodes(ds, matrix=np.full((4, 3), 1e-3)), **SMALL, num_variance_estimate=500)
+    assert out["score"] == 0.0 and out["num_active_codes"] == 0 and out["code_to_factor"] == [-1, -1, -1]

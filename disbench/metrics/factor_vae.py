@@ -114,6 +114,9 @@ def factor_vae_score(dataset, encode, *, random_state=0, batch_size: int = 64, n
     rng = as_generator(random_state)
     z, _ = cache.sample(int(num_variance_estimate), rng)
     global_variance = z.var(axis=0, ddof=1)
+    if not (np.sqrt(global_variance) >= prune_threshold).any():  # all collapsed: nothing to vote with
+        return factor_vae_from_variances(global_variance, global_variance[None], [0], global_variance[None], [0],
+                                         dataset.num_factors, prune_threshold=prune_threshold)
     train, y_train = _sample_variances(cache, int(num_train), int(batch_size), rng)
     evals, y_eval = _sample_variances(cache, int(num_eval), int(batch_size), rng)
     return factor_vae_from_variances(global_variance, train, y_train, evals, y_eval, dataset.num_factors,
