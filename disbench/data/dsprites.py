@@ -10,8 +10,8 @@ fastest.
 
 Rendering
 ---------
-Every shape is a union of convex primitives (at most three ellipses/discs and one convex
-polygon given as half-planes) in *sprite coordinates*: pixels at scale 1, origin at the
+Every shape is a union of convex primitives (at most two ellipses and one convex polygon
+given as half-planes) in *sprite coordinates*: pixels at scale 1, origin at the
 sprite centre, x to the right, y down. A pixel is on when its centre lies inside the
 shape after rotation about the sprite centre and translation to the sprite position.
 Rendering is an exact scanline fill: for each image row the horizontal line through the
@@ -19,7 +19,10 @@ pixel centres is intersected analytically with each primitive (a quadratic for a
 ellipse, one bound per half-plane for the polygon), giving one interval of columns per
 primitive; a row is the OR of its intervals, built directly as one 64-bit word (the
 ``np.packbits`` layout of the row). Sub-pixel positions come for free; the output is
-binary.
+binary. The row equations' coefficients are tabulated once per (shape, scale,
+orientation), so a row costs a handful of arithmetic operations; the cache builder
+reuses each (orientation, posY) row set for all 32 posX with the same arithmetic, so
+cached and on-demand images are bit-identical.
 
 Fitting to the real data (``../shared/data/dsprites_reference_frames.npz``, 160 frames
 of the dataset's own preview animation; see ``disbench.data.fidelity``)
@@ -43,24 +46,32 @@ mesh). What the frames show, and what was fitted:
 * **Square.** Side 20·scale px: the axis-aligned squares are exactly 10…20 px wide.
   Rotated squares have ~370 instead of 400 pixels: the original keeps only pixels the
   shape covers almost fully (as a threshold on an anti-aliased raster would). This is
-  modelled by eroding every primitive's *outer* boundary by ``EROSION`` px (0.4 px;
-  0.0/0.2/0.3/0.4/0.5 px give mean best-match IoU 0.956/0.979/0.990/1.000/0.989 on the
-  square frames). Erosion is in pixels, independent of scale.
-* **Ellipse.** Semi-axes fitted to the ellipse frames (width 12…26 px, height 8…14 px
-  over the six scales); horizontal at orientation 0.
-* **Heart.** Fitted by super-resolving the 64 frames of the upright heart at known
-  sub-pixel positions (posX, posY multiples of 32/31 px): two lobes (discs) whose upper
-  arcs meet in a notch on the axis, straight flanks tangent to the lobes, and a rounded
-  tip (a small disc) — tip down at orientation 0. The flanks plus the lobe centres form
-  a convex hexagon; the heart is the union of the hexagon and the three discs.
+  modelled by eroding each shape's *outer* boundary by ``EROSION`` px, independent of
+  scale. For the square 0.0/0.2/0.3/0.4/0.5 px give mean best-match IoU
+  0.956/0.979/0.990/1.000/0.989 on the 32 square frames, so 0.4 px.
+* **Ellipse.** Semi-axes ``ELLIPSE_SEMI_AXES``·scale (12.85 × 7.29 px at scale 1), erosion
+  0.08 px, horizontal at orientation 0: fitted (Nelder–Mead on the mean best-match IoU)
+  to the 32 ellipse frames, whose axis-aligned ones are 12…26 px wide and 8…14 px tall
+  over the six scales. Mean IoU 0.994 on those frames.
+* **Heart.** The hard one. Super-resolving the 64 frames of the upright heart at known
+  sub-pixel positions (every position is a multiple of 32/31 px, so the frames sample
+  the outline at many phases) shows: lobes taller than wide with a notch between them,
+  flanks that bulge slightly, a fairly sharp tip ~9 px below the centre, and a much
+  smaller pixel loss than the square (the heart was a custom mesh). A first model (two
+  discs, straight tangent flanks, rounded tip) reached mean IoU 0.963 on the heart
+  frames; the adopted one is the union of two axis-aligned lobe ellipses
+  (``HEART_LOBE``) and a convex body polygon whose flank is a 3-segment polyline from
+  the tip to the lobe centre (``HEART_FLANK``), mirrored, with erosion 0.12 px; its 10
+  numbers were fitted by Nelder–Mead restarts on the mean best-match IoU of the 96
+  heart frames (mean 0.986, min 0.953). Tip down at orientation 0.
 
-The resulting fidelity (best-match IoU over the full grid, per reference frame) is
-reported in README.md and guarded by ``tests/test_dsprites_fidelity.py``.
+Fidelity over all 160 reference frames (best-match IoU, :func:`disbench.data.fidelity.fidelity`):
+mean 0.990, min 0.947; guarded by ``tests/test_dsprites_fidelity.py`` (mean ≥ 0.95, min ≥ 0.85).
 
 Cache
 -----
 :meth:`DSprites.prepare` renders the full grid once and stores it bit-packed (512 bytes
-per image, 377 MB) in ``data_dir()/dsprites/``. The file starts with a 4096-byte header
+per image, 377 MB) in ``data_dir()/dsprites/`` (``$DISBENCH_DATA`` overrides). The file starts with a 4096-byte header
 (magic line + JSON: renderer version, a fingerprint of the geometry and factor values,
 image count); a file whose header does not match the current renderer is stale and
 ignored (``cache="auto"``) or rebuilt (``cache=True``). The file is written under a

@@ -11,7 +11,7 @@ centre) is subtracted from the frame's centroid, and posX/posY indices within
 frame's so much that their IoU could not beat ``min_area_ratio`` (IoU ≤ smaller area /
 larger area) are skipped. Both restrictions only drop candidates that cannot be the best
 match unless the renderer is far off (sprite centroids move by one position index per
-32/31 px); they make the search ~100× cheaper than the full 737,280-image grid.
+32/31 px); they make the search hundreds of times cheaper than scoring all 737,280 images.
 """
 
 from __future__ import annotations
