@@ -16,9 +16,18 @@ from disbench.metrics.fid import fid, fid_from_features, frechet_distance, kid_f
 
 # a small, fast factor classifier: the sanity checks need features that see the factors,
 # not the default's accuracy
-TINY = feature_net.FeatureNetConfig(width=8, feature_dim=16, steps=150, batch_size=32, num_heldout=500)
+TINY = feature_net.FeatureNetConfig(width=8, feature_dim=16, steps=200, batch_size=64, lr=1e-2, num_heldout=500)
 N = 600  # images per side in the dSprites checks (> feature_dim; FID bias small enough)
 
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Small tensors: one thread avoids OpenMP contention on a loaded 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 @pytest.fixture(scope="module")
 def dsprites(tmp_path_factory):
@@ -141,11 +150,12 @@ def test_kid_near_zero_for_one_distribution_positive_for_another_and_seeded():
 def test_two_real_samples_are_close_and_corruption_moves_fid_monotonically(dsprites):
     real = _fid(dsprites, _real(dsprites, 1))["score"]
     noise = [_fid(dsprites, _noisy(dsprites, s))["score"] for s in (0.05, 0.15, 0.4)]
-    blur = [_fid(dsprites, _blurred(dsprites, p))["score"] for p in (1, 3)]
+    blur = [_fid(dsprites, _blurred(dsprites, p))["score"] for p in (1, 3, 8)]
     hearts = _fid(dsprites, _one_shape(dsprites))["score"]
-    assert noise == sorted(noise) and blur == sorted(blur)
-    assert real < 0.2 * min(noise[1], blur[0], hearts)
-    assert real < noise[0]
+    values = f"real {real:.3g}, noise {noise}, blur {blur}, hearts only {hearts:.3g}"
+    assert noise == sorted(noise) and blur == sorted(blur), values
+    assert real < 0.1 * noise[1] and real < 0.2 * hearts and real < 0.5 * blur[2], values
+    assert real < min(noise[0], blur[0]), values
 
 
 def test_fid_result_is_seeded_and_complete(dsprites):

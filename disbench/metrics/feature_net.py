@@ -7,12 +7,17 @@ penultimate layer as the FID feature space: a generator that gets the distributi
 shapes, scales or positions wrong moves these features. The same network's ``predict``
 lets GAN baselines count distinct shapes in a sample batch (mode collapse).
 
-Architecture (``width`` w, ``feature_dim`` D, defaults w = 32, D = 128): three conv
-4x4/stride-2 layers (w, 2w, 2w channels) with batch norm and ReLU, a linear layer to D
-with ReLU = the features, then one linear softmax head per factor. Training: ``steps`` batches
-of freshly drawn factors (uniform over the grid) and their observations, Adam with a
-one-cycle learning-rate schedule, sum of the per-factor cross-entropies; the accuracy per
-factor is measured on ``num_heldout`` further draws and stored with the network.
+Architecture (``width`` w, ``feature_dim`` D, defaults w = 32, D = 128): 2 x 2 average
+pooling of the input (64 x 64 -> 32 x 32), two CoordConv coordinate channels (Liu et al.
+2018), three conv 4x4/stride-2 layers (w, 2w, 2w channels) with batch norm and ReLU, a
+linear layer to D with ReLU = the features (D = 128 dimensions), then one linear softmax
+head per factor. Training: ``steps`` (2,000) batches of ``batch_size`` (128) freshly drawn
+factors (uniform over the grid) and their observations, Adam with a one-cycle
+learning-rate schedule (peak 5e-3), sum of the per-factor cross-entropies; the accuracy
+per factor is measured on ``num_heldout`` further draws and stored with the network.
+On dSprites (seed 0) it reaches about 1.00 shape, 0.99 scale, 0.94 posX/posY and 0.5
+orientation held-out accuracy: orientation is partly unidentifiable (a square repeats
+every 90°, an ellipse every 180°, and small sprites differ by few pixels).
 
 Cache: ``disbench.resources.data_dir()/feature_nets/<dataset>_seed<seed>.pt`` (the default
 config) holding the weights, the training seed, the config and the held-out accuracies;
@@ -51,10 +56,11 @@ class FeatureNetConfig:
 
     width: int = 32
     feature_dim: int = 128
+    input_pool: int = 2
     num_heldout: int = 2_000
-    steps: int = 1_000
-    batch_size: int = 64
-    lr: float = 3e-3
+    steps: int = 2_000
+    batch_size: int = 128
+    lr: float = 5e-3
 
 
 DEFAULT_CONFIG = FeatureNetConfig()
@@ -74,19 +80,19 @@ class FactorClassifier(nn.Module):
             per-factor accuracy, training time and cache path.
     """
 
-    def __init__(self, observation_shape, factors_num_values, width: int = 32, feature_dim: int = 128):
+    def __init__(self, observation_shape, factors_num_values, width=32, feature_dim=128, input_pool=2):
         super().__init__()
         c, h, w = observation_shape
-        if h < 8 or w < 8:
-            raise InvalidInputError(f"the factor classifier needs images of at least 8 x 8, got {h} x {w}")
+        if h < 8 * input_pool or w < 8 * input_pool:
+            raise InvalidInputError(f"the factor classifier needs images of at least {8 * input_pool} px, got {h} x {w}")
         self.observation_shape = tuple(int(s) for s in observation_shape)
         self.factors_num_values = tuple(int(k) for k in factors_num_values)
         self.num_features = int(feature_dim)
-        layers, channels = [AddCoords()], c + 2
+        layers, channels = [nn.AvgPool2d(input_pool), AddCoords()], c + 2
         for out in (width, 2 * width, 2 * width):
             layers += [nn.Conv2d(channels, out, 4, 2, 1), nn.BatchNorm2d(out), nn.ReLU()]
             channels = out
-        flat = channels * (h // 8) * (w // 8)
+        flat = channels * (h // input_pool // 8) * (w // input_pool // 8)
         self.body = nn.Sequential(*layers, nn.Flatten(), nn.Linear(flat, feature_dim), nn.ReLU())
         self.heads = nn.Linear(feature_dim, sum(self.factors_num_values))
         self.info: dict = {}
@@ -200,7 +206,7 @@ def train_feature_net(dataset: GroundTruthDataset, *, seed: int = 0, config=None
     rng = as_generator(seed)
     with torch.random.fork_rng(devices=[]):  # weight init from the seed, global state left untouched
         torch.manual_seed(seed)
-        net = FactorClassifier(dataset.observation_shape, dataset.factors_num_values, config.width, config.feature_dim)
+        net = FactorClassifier(dataset.observation_shape, dataset.factors_num_values, config.width, config.feature_dim, config.input_pool)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.steps)
     net.train()
@@ -277,7 +283,7 @@ def _load(path: Path, expected: dict) -> FactorClassifier:
         if blob.get(key) != value:
             raise ValueError(f"{key} is {blob.get(key)!r}, expected {value!r}")
     cfg = expected["config"]
-    net = FactorClassifier(expected["observation_shape"], expected["factors_num_values"], cfg["width"], cfg["feature_dim"])
+    net = FactorClassifier(expected["observation_shape"], expected["factors_num_values"], cfg["width"], cfg["feature_dim"], cfg["input_pool"])
     net.load_state_dict(blob["state_dict"])
     net.info = {**blob["info"], "path": str(path)}
     return net.eval()
