@@ -28,6 +28,7 @@ RUN_IMAGES = (("samples.png", "samples"), ("traversals.png", "latent traversals"
               ("reconstructions.png", "reconstructions"))  # fmt: skip
 PER_FACTOR_KEYS = (("mig.per_factor", "MIG gap per factor"), ("sap.per_factor", "SAP gap per factor"))
 IMPORTANCE_KEY = "dci.importance_matrix"
+MAX_HEATMAP_CODES = 64
 PAGE_CSS = (
     "body{font:14px sans-serif;margin:2em;max-width:80em}h2{border-bottom:1px solid #999}"
     ".run{margin:1em 0 2em}.run img{margin:.3em;vertical-align:top;border:1px solid #ddd}"
@@ -83,17 +84,18 @@ def per_factor_figure(records: list[RunRecord], key: str, title: str) -> bytes |
         ax.bar(np.arange(k) + i * width - 0.4 + width / 2, mean, width, label=name)
     ax.set_xticks(np.arange(k), _factor_names(records, k), rotation=20)
     ax.set_title(title)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _figure_png(fig)
 
 
 def importance_figure(records: list[RunRecord]) -> bytes | None:
-    """DCI importance heat-maps (codes × factors), one panel per row (the first seed's run)."""
+    """DCI importance heat-maps (codes × factors), one panel per row (the first seed's run);
+    representations with more than :data:`MAX_HEATMAP_CODES` codes (raw pixels) are left out."""
     first: dict[str, np.ndarray] = {}
     for r in sorted(records, key=lambda r: r.seed):
         matrix = (r.metrics or {}).get(IMPORTANCE_KEY)
         name = r.spec.get("display_name", r.name)
-        if matrix and name not in first:
+        if matrix and len(matrix) <= MAX_HEATMAP_CODES and name not in first:
             first[name] = np.asarray(matrix, dtype=float)
     if not first:
         return None
@@ -105,7 +107,7 @@ def importance_figure(records: list[RunRecord]) -> bytes | None:
         ax.set_xlabel("factor", fontsize=7)
         ax.set_ylabel("code", fontsize=7)
         ax.tick_params(labelsize=6)
-    fig.suptitle("DCI importance (codes × factors)")
+    fig.suptitle("DCI importance (codes × factors)", y=1.04)
     return _figure_png(fig)
 
 
