@@ -79,6 +79,18 @@ def _ica(dataset, rng, num_fit):
 
 REPRESENTATIONS = ("ground_truth", "pca", "ica", "raw_pixels")
 
+# 4096-d raw pixels: the per-code classifiers of DCI (gradient boosting over every code) and
+# SAP (one classifier per code and factor) would take hours; the other metrics cope with
+# high dimensions. Asked for by name, they still run.
+_SKIPPED_BY_DEFAULT = {"raw_pixels": ("dci", "sap")}
+
+
+def default_metrics(name: str) -> list[str]:
+    """The disentanglement metrics scored for sanity representation ``name`` by default."""
+    from disbench.metrics.evaluate import METRICS
+
+    return [m for m in METRICS if m not in _SKIPPED_BY_DEFAULT.get(name, ())]
+
 
 def make(name: str, dataset, random_state=0, num_fit: int = 10_000) -> Callable:
     """Encode function of a sanity representation.

@@ -235,9 +235,8 @@ def _score_sanity(spec: dict, run_dir: Path, device: str) -> None:
     if hasattr(dataset, "prepare"):
         dataset.prepare(progress=False)
     encode = representations.make(spec["name"], dataset, random_state=spec["seed"])
-    scores = evaluate(
-        dataset, encode, spec["metrics"], preset=spec["metric_preset"], random_state=spec["seed"], device=device
-    )
+    metrics = spec["metrics"] or representations.default_metrics(spec["name"])
+    scores = evaluate(dataset, encode, metrics, preset=spec["metric_preset"], random_state=spec["seed"], device=device)
     write_json_atomic(run_dir / "metrics.json", scores)
     write_json_atomic(run_dir / "status.json", {"state": "completed", "step": 0, "error": None})
 

@@ -59,7 +59,8 @@ def cli():
 def main(argv=None) -> int:
     """Entry point: run the CLI; user errors print one line and exit with code 2."""
     try:
-        cli.main(args=argv, prog_name="disbench", standalone_mode=False)
+        # without standalone mode click returns ctx.exit()'s code (or the command's return value)
+        rv = cli.main(args=argv, prog_name="disbench", standalone_mode=False)
     except DisbenchError as e:
         click.echo(f"disbench: error: {e}", err=True)
         return 2
@@ -71,7 +72,7 @@ def main(argv=None) -> int:
         return e.exit_code
     except click.exceptions.Exit as e:
         return e.exit_code
-    return 0
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":

@@ -9,12 +9,8 @@ from __future__ import annotations
 import click
 
 from disbench.errors import InvalidInputError
-from disbench.metrics.evaluate import ALL_METRICS, METRICS, PRESETS
+from disbench.metrics.evaluate import ALL_METRICS, PRESETS
 from disbench.representations import REPRESENTATIONS
-
-# 4096-d raw pixels: the per-code classifiers of DCI (gradient boosting) and SAP (one SVM
-# per code and factor) would take hours; the other metrics cope with high dimensions
-RAW_PIXEL_METRICS = ("beta_vae", "factor_vae", "mig", "modularity")
 
 
 def _metric_list(text: str | None) -> list[str] | None:
@@ -64,7 +60,7 @@ def command(run_dir, representations, dataset, metrics_text, preset, seed, devic
         ds = disbench.data.load(dataset)
         rows, results = [], {}
         for name in representations:
-            wanted = metrics or (list(RAW_PIXEL_METRICS) if name == "raw_pixels" else list(METRICS))
+            wanted = metrics or reps.default_metrics(name)
             click.echo(f"scoring {name} on {dataset} ({preset} preset): {', '.join(wanted)}", err=True)
             encode = reps.make(name, ds, random_state=seed)
             result = evaluate(ds, encode, wanted, preset=preset, random_state=seed, progress=True)
