@@ -128,3 +128,25 @@ def test_warmup_uses_ordinary_batches_with_every_dim_active():
         assert b["batch_type"] == 4 and bool(model.active_masks[4].all())
         assert all(len(set(b["factors"][:, f])) > 1 for f in range(4))
     assert model.next_batch(ds, 16, rng, 3)["batch_type"] < 4
+
+
+def test_kl_warmup_weight_rises_linearly_then_stays_one():
+    model = make(kl_warmup_fraction=0.5)  # total_steps 100 -> 50 warm-up steps
+    weights = [model.kl_weight(s) for s in range(100)]
+    np.testing.assert_allclose(weights[:50], np.arange(1, 51) / 50)
+    assert weights[50:] == [1.0] * 50
+    assert make().kl_weight(0) == 1.0  # default: no KL warm-up
+
+
+def test_kl_warmup_scales_the_kl_term_of_the_loss():
+    ds = Blocks()
+    batch = make().next_batch(ds, 8, np.random.default_rng(0), 0)
+    batch = {**batch, "x": torch.from_numpy(batch["x"])}
+    out = {}
+    for frac in (0.0, 0.5):
+        model = make(kl_warmup_fraction=frac, optimizer="adam", lr=0.0)
+        model.set_generator(torch.Generator().manual_seed(0))
+        out[frac] = model.training_step(batch, 4, model.configure_optimizers())
+    torch.testing.assert_close(out[0.0]["kl"], out[0.5]["kl"])
+    torch.testing.assert_close(out[0.5]["loss"], out[0.5]["recon"] + 0.1 * out[0.5]["kl"])  # 5/50
+    torch.testing.assert_close(out[0.0]["loss"], out[0.0]["recon"] + out[0.0]["kl"])
