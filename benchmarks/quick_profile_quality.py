@@ -43,11 +43,13 @@ def scores(dataset, model, seeds) -> list[float]:
     return [round(beta_vae_score(dataset, model.encode, random_state=s, **settings)["score"], 3) for s in seeds]
 
 
-def check(preset: str, seed: int, metric_seeds, overrides: dict | None) -> dict:
-    """Train ``preset``'s quick profile and score it against its untrained network."""
+def check(preset: str, seed: int, metric_seeds, overrides: dict | None, runs_dir: Path | None = None) -> dict:
+    """Train ``preset``'s quick profile (in ``runs_dir/<preset>-s<seed>``, resumable, or a
+    temporary directory) and score it against its untrained network."""
     with tempfile.TemporaryDirectory() as tmp:
-        run = train_run(preset, profile="quick", seed=seed, out_dir=Path(tmp) / "run", device="cpu",
-                        progress=False, overrides=overrides)
+        out = Path(runs_dir) / f"{preset}-s{seed}" if runs_dir else Path(tmp) / "run"
+        run = train_run(preset, profile="quick", seed=seed, out_dir=out, device="cpu", progress=False,
+                        overrides=overrides)
         with open(run / "train_log.csv") as f:
             rows = list(csv.DictReader(f))
         model, dataset, config = load_run(run, device="cpu")
@@ -70,12 +72,14 @@ def main() -> None:
     ap.add_argument("--metric-seeds", nargs="*", type=int, default=[0], help="β-VAE metric random_state(s)")
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     ap.add_argument("--overrides", type=json.loads, default=None, help="JSON overrides for train_run")
+    ap.add_argument("--runs-dir", type=Path, default=None,
+                    help="keep the runs here (an interrupted run resumes; a completed one is only scored)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"load average before: {os.getloadavg()}", flush=True)
     results = []
     for preset in args.presets:
-        r = check(preset, args.seed, args.metric_seeds, args.overrides)
+        r = check(preset, args.seed, args.metric_seeds, args.overrides, args.runs_dir)
         r["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]
         results.append(r)
         print(f"{preset:10s} steps {r['steps']:5d}  train {r['train_s']:6.1f} s  KL {r['last_kl']}  "

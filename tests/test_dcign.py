@@ -150,3 +150,23 @@ def test_kl_warmup_scales_the_kl_term_of_the_loss():
     torch.testing.assert_close(out[0.0]["kl"], out[0.5]["kl"])
     torch.testing.assert_close(out[0.5]["loss"], out[0.5]["recon"] + 0.1 * out[0.5]["kl"])  # 5/50
     torch.testing.assert_close(out[0.0]["loss"], out[0.0]["recon"] + out[0.0]["kl"])
+
+
+@pytest.mark.parametrize("arch", ["conv", "fc"])
+def test_data_output_bias_starts_the_decoder_at_the_mean_intensity(arch):
+    ds = Blocks()
+    batch = make().next_batch(ds, 16, np.random.default_rng(0), 0)
+    x = torch.from_numpy(batch["x"])
+    model = make(arch=arch, data_output_bias=True, optimizer="adam", lr=0.0)
+    model.set_generator(torch.Generator().manual_seed(0))
+    last_bias = lambda: next(reversed(list(model.decoder.parameters()))).detach().clone()  # noqa: E731
+    z = torch.zeros(1, model.num_codes)
+    old, before = last_bias(), model.decoder(z).detach()
+    model.training_step({**batch, "x": x}, 0, model.configure_optimizers())
+    bias, p = last_bias(), x.mean()
+    torch.testing.assert_close(bias, torch.full_like(bias, float(torch.log(p / (1 - p)))))
+    # only that bias moved: the decoder's output shifted by exactly its change
+    shift = (bias - old).view(1, 1, 32, 32) if arch == "fc" else (bias - old).view(1, 1, 1, 1)
+    torch.testing.assert_close(model.decoder(z).detach(), before + shift)
+    model.training_step({**batch, "x": 1 - x}, 1, model.configure_optimizers())  # later steps leave it alone
+    torch.testing.assert_close(last_bias(), bias)
