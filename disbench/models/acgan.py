@@ -41,8 +41,8 @@ from disbench.models.gan_common import (
     bce_fake,
     bce_real,
     eval_mode,
+    frozen,
     linspace_traversal,
-    requires_grad,
 )
 from disbench.models.nets import GanDiscriminatorBody, GanGenerator, dcgan_init
 from disbench.models.posthoc import (
@@ -143,9 +143,7 @@ class ACGAN(GanBaseline):
         (d_source + d_class).backward()
         optimizers["discriminator"].step()
         # G maximises L_C - L_S
-        for m in self.discriminator_modules():
-            requires_grad(m, False)
-        try:
+        with frozen(*self.discriminator_modules()):
             h = self.body(x_fake)
             logit = self.source_head(h)
             g_source = bce_real(logit) if self.generator_loss == "non_saturating" else -bce_fake(logit)
@@ -153,9 +151,6 @@ class ACGAN(GanBaseline):
             optimizers["generator"].zero_grad(set_to_none=True)
             (g_source + g_class).backward()
             optimizers["generator"].step()
-        finally:
-            for m in self.discriminator_modules():
-                requires_grad(m, True)
         return self.losses(step, d_loss=d_source.detach(), g_loss=g_source.detach(), class_loss=d_class.detach())
 
     @torch.no_grad()

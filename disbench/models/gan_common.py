@@ -201,6 +201,19 @@ def requires_grad(module, flag: bool) -> None:
         p.requires_grad_(flag)
 
 
+@contextlib.contextmanager
+def frozen(*modules):
+    """Context manager: no gradients for the parameters of ``modules`` inside it (the
+    discriminator during a generator update); tracking is switched back on after."""
+    for m in modules:
+        requires_grad(m, False)
+    try:
+        yield
+    finally:
+        for m in modules:
+            requires_grad(m, True)
+
+
 def adam(params, lr: float, beta1: float, beta2: float = 0.999) -> torch.optim.Adam:
     """Adam over ``params`` (a list of parameters)."""
     return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2))

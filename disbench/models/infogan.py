@@ -38,8 +38,8 @@ from disbench.models.gan_common import (
     bce_fake,
     bce_real,
     eval_mode,
+    frozen,
     linspace_traversal,
-    requires_grad,
 )
 from disbench.models.nets import GanDiscriminatorBody, GanGenerator, dcgan_init
 
@@ -117,9 +117,7 @@ class InfoGAN(GanBaseline):
         d_loss.backward()
         optimizers["discriminator"].step()
         # generator (several updates on the same noise, as in the InfoGAN-CR code)
-        for module in self.discriminator_modules():
-            requires_grad(module, False)
-        try:
+        with frozen(*self.discriminator_modules()):
             for _ in range(self.generator_steps):
                 h = self.body(self.net_g(gen_in))
                 g_adv = bce_real(self.d_head(h))
@@ -128,9 +126,6 @@ class InfoGAN(GanBaseline):
                 optimizers["generator"].zero_grad(set_to_none=True)
                 g_loss.backward()
                 optimizers["generator"].step()
-        finally:
-            for module in self.discriminator_modules():
-                requires_grad(module, True)
         return self.losses(step, d_loss=d_adv.detach(), g_loss=g_adv.detach(), info_loss=g_info.detach())
 
     # --- representation and sampling ----------------------------------------------------

@@ -28,8 +28,8 @@ from disbench.models.gan_common import (
     GanBaseline,
     adam,
     eval_mode,
+    frozen,
     linspace_traversal,
-    requires_grad,
 )
 from disbench.models.nets import GanDiscriminatorBody, GanGenerator, dcgan_init
 from disbench.models.posthoc import (
@@ -101,14 +101,11 @@ class LSGAN(GanBaseline):
         optimizers["discriminator"].zero_grad(set_to_none=True)
         d_loss.backward()
         optimizers["discriminator"].step()
-        requires_grad(self.net_d, False)
-        try:
+        with frozen(self.net_d):
             g_loss = 0.5 * ((self.net_d(x_fake) - self.c) ** 2).mean()
             optimizers["generator"].zero_grad(set_to_none=True)
             g_loss.backward()
             optimizers["generator"].step()
-        finally:
-            requires_grad(self.net_d, True)
         return self.losses(step, d_loss=d_loss.detach(), g_loss=g_loss.detach())
 
     @torch.no_grad()

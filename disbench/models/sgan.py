@@ -54,6 +54,7 @@ from disbench.models.gan_common import (
     bce_fake,
     bce_real,
     eval_mode,
+    frozen,
     linspace_traversal,
     requires_grad,
 )
@@ -200,9 +201,7 @@ class StackedGAN(GanBaseline):
         d_loss.backward()
         optimizers["discriminator"].step()
         # generators, each with its own level's loss
-        requires_grad(self.disc1, False)
-        requires_grad(self.disc0, False)
-        try:
+        with frozen(self.disc1, self.disc0):
             adv1, q1 = self.disc1(h1_fake)
             adv0, q0 = self.disc0(x_fake)
             g_adv = bce_real(adv1) + bce_real(adv0)
@@ -212,9 +211,6 @@ class StackedGAN(GanBaseline):
             optimizers["generator"].zero_grad(set_to_none=True)
             g_loss.backward()
             optimizers["generator"].step()
-        finally:
-            requires_grad(self.disc1, True)
-            requires_grad(self.disc0, True)
         return self.losses(step, d_loss=d_loss.detach(), g_loss=g_adv.detach(), cond_loss=g_cond.detach(),
                            ent_loss=g_ent.detach())
 
