@@ -168,6 +168,17 @@ class CodeCache:
         factors = self.dataset.sample_factors(num, rng)
         return self.codes(factors, rng), factors
 
+    def sample_train_test(self, num_train: int, num_test: int, random_state):
+        """Two independent samples (train drawn first, then test) as :meth:`sample` returns.
+
+        Returns:
+            ``(x_train, y_train, x_test, y_test)``: codes float64 and factors int64.
+        """
+        rng = as_generator(random_state)
+        x_train, y_train = self.sample(int(num_train), rng)
+        x_test, y_test = self.sample(int(num_test), rng)
+        return x_train, y_train, x_test, y_test
+
     def chunks(self, num_points: int, rows_per_point: int):
         """Yield slices over ``num_points`` points of ``rows_per_point`` code rows each, sized so
         one chunk holds about :data:`CHUNK_VALUES` codes (few chunks for 10-d codes, many

@@ -118,9 +118,7 @@ def modularity_explicitness(dataset, encode, *, random_state=0, num_train: int =
     Returns:
         See :func:`modularity_explicitness_from_codes`.
     """
-    cache = CodeCache.wrap(dataset, encode)
     rng = as_generator(random_state)
-    x_train, y_train = cache.sample(int(num_train), rng)
-    x_test, y_test = cache.sample(int(num_test), rng)
+    x_train, y_train, x_test, y_test = CodeCache.wrap(dataset, encode).sample_train_test(num_train, num_test, rng)
     return modularity_explicitness_from_codes(x_train, y_train, x_test, y_test, num_bins=num_bins,
                                               random_state=rng, n_jobs=n_jobs)

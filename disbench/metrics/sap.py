@@ -89,8 +89,6 @@ def sap_score(dataset, encode, *, random_state=0, num_train: int = 10_000, num_t
     Returns:
         See :func:`sap_from_codes`.
     """
-    cache = CodeCache.wrap(dataset, encode)
     rng = as_generator(random_state)
-    x_train, y_train = cache.sample(int(num_train), rng)
-    x_test, y_test = cache.sample(int(num_test), rng)
+    x_train, y_train, x_test, y_test = CodeCache.wrap(dataset, encode).sample_train_test(num_train, num_test, rng)
     return sap_from_codes(x_train, y_train, x_test, y_test, random_state=rng, n_jobs=n_jobs)
