@@ -197,10 +197,12 @@ def execute_run(spec: dict, root: str | Path, *, device: str = "auto", threads: 
     Never raises for a failure of the run itself: the error is written to the run's
     ``status.json`` (state "failed") and returned in the record, so other runs go on.
     """
-    if threads:
+    if threads:  # torch (training, encoding) and numba (DCI's trees) share the worker's cores
+        import numba
         import torch
 
         torch.set_num_threads(threads)
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     store = ResultsStore(root)
     run_dir = store.write_spec(spec)
     try:

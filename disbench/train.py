@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 
 import disbench
 from disbench import data as data_mod
+from disbench.allocator import tune_allocator
 from disbench.device import autocast, compile_submodules, device_description, resolve_device
 from disbench.errors import DisbenchError, InvalidInputError, MissingFileError
 from disbench.images import save_grid
@@ -215,6 +216,7 @@ def fit(model, dataset, *, steps: int, batch_size: int, seed: int, out_dir: str 
         TrainingFailed: a non-finite loss term (status.json records the step and losses)
             or any other exception during training (chained).
     """
+    tune_allocator()
     out_dir = Path(out_dir)
     dev = resolve_device(device)
     model.to(dev).train()

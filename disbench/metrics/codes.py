@@ -28,10 +28,11 @@ from disbench.errors import InvalidInputError
 from disbench.metrics.utils import check_codes
 from disbench.rng import as_generator
 
-# observations per encoder call: on CPU small batches keep a conv encoder's activations in
-# cache (a 32-32-64-64 encoder: ~14,000 images/s at 64-128 per batch, ~4,400 at 256-1024 on
-# the 2-core reference machine); accelerators want large ones
-CPU_BATCH_SIZE = 128
+# observations per encoder call: on the CPU small batches keep a conv encoder's activations
+# in cache (the 32-32-64-64 encoder on the 2-core reference machine, with
+# disbench.allocator's tuning: ~15,000 images/s at 64 per batch, ~12,000-13,000 at
+# 256-1024); accelerators want large ones
+CPU_BATCH_SIZE = 64
 ACCELERATOR_BATCH_SIZE = 1024
 # a dense per-dataset code table is kept when it fits in this many bytes (else no cache)
 DEFAULT_MAX_CACHE_BYTES = 1 << 30

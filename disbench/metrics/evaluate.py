@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from disbench.allocator import tune_allocator
 from disbench.errors import InvalidInputError, unknown_name
 from disbench.io import write_json_atomic
 from disbench.metrics.beta_vae import beta_vae_score
@@ -53,13 +54,13 @@ PRESETS: dict[str, dict[str, dict]] = {
     },
     # CPU preset (<= 30 s per model on 2 cores): the same estimators and batch sizes on
     # fewer points — 1/40 of the β-VAE/FactorVAE points (their ~2 million encodings dominate),
-    # 1/20 for DCI (gradient boosting per factor), 1/4-1/5 for MIG, SAP and modularity
+    # 1/4-1/5 for MIG, DCI, SAP and modularity
     "quick": {
         "beta_vae": {"batch_size": 64, "num_train": 250, "num_eval": 125},
         "factor_vae": {"batch_size": 64, "num_train": 250, "num_eval": 125, "num_variance_estimate": 1_000,
                        "prune_threshold": 0.05},
         "mig": {"num_train": 2_500, "num_bins": 20},
-        "dci": {"num_train": 500, "num_test": 250},
+        "dci": {"num_train": 2_500, "num_test": 1_000},
         "sap": {"num_train": 2_500, "num_test": 1_000},
         "modularity": {"num_train": 2_500, "num_test": 1_000, "num_bins": 20},
         "fid": {"num_real": 2_000, "num_fake": 2_000},
@@ -118,7 +119,7 @@ def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "defau
         device: torch device for a module encoder (default: the module's).
         settings: per-metric overrides ``{metric: {option: value}}``; the preset label
             then gets ``"+custom"``.
-        batch_size: observations encoded per batch (None: 128 on the CPU, 1024 on an
+        batch_size: observations encoded per batch (None: 64 on the CPU, 1024 on an
             accelerator; see :func:`disbench.metrics.codes.default_batch_size`).
         n_jobs: parallel workers: threads per DCI classifier, processes for the per-factor
             fits of SAP and explicitness.
@@ -134,6 +135,7 @@ def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "defau
         InvalidInputError: FID asked for without ``sample``; bad encoder output (wrong
             shape, NaN/inf); too few points; a dataset lacking what a metric needs.
     """
+    tune_allocator()
     metrics = default_metrics(sample) if metrics is None else list(dict.fromkeys(metrics))
     if not metrics:
         raise InvalidInputError("no metrics requested")
