@@ -20,6 +20,8 @@ Run::
     PYTHONPATH=/tmp/dlib_site python benchmarks/bench_metrics.py --preset quick --reference
     python benchmarks/bench_metrics.py --preset default --out bench.json
 
+Both run in one process, after ``disbench.allocator.tune_allocator`` (called by
+``evaluate``), so the reference's encoder calls get the same allocator settings.
 Values agree within sampling error only: both draw their own samples (the reference draws
 point by point from a ``RandomState``, disbench vectorised from a ``Generator``).
 """
