@@ -39,6 +39,7 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance, _compute_fid
 from torchmetrics.image.kid import poly_mmd
 
+from disbench.allocator import tune_allocator
 from disbench.errors import InvalidInputError, unknown_name
 from disbench.metrics.feature_net import as_dataset, as_images, load_feature_net
 from disbench.rng import as_generator
@@ -88,6 +89,7 @@ def fid(
             with NaN/inf or outside [0, 1].
         MissingFileError: ``feature="inception"`` without ``disbench[inception]``.
     """
+    tune_allocator()
     if feature not in FEATURES:
         raise unknown_name("FID feature network", feature, FEATURES)
     dataset = as_dataset(dataset)
