@@ -115,9 +115,9 @@ class GradientBoostedTrees:
             for _ in range(self.n_estimators):
                 prob = _expit(raw) if k == 2 else _softmax(raw)
                 grad = np.ascontiguousarray(target - prob)  # negative gradient (N, T)
-                rank = rng.random((grad.shape[1], num_nodes, d)).argsort(2)
+                priority = rng.random((grad.shape[1], num_nodes, d)).argsort(2)  # a random permutation
                 feature, threshold, leaf, importance = _grow_trees(
-                    x, order, np.ascontiguousarray(grad.T), rank, self.max_depth, num_nodes, FEATURE_THRESHOLD, EPSILON)
+                    x, order, np.ascontiguousarray(grad.T), priority, self.max_depth, num_nodes, FEATURE_THRESHOLD, EPSILON)
                 value = _leaf_values(grad, prob * (1 - prob), leaf, num_nodes) * scale
                 raw += self.learning_rate * np.take_along_axis(value, leaf, axis=1).T
                 features.append(feature)
@@ -173,11 +173,11 @@ def _leaf_values(grad, hess, leaf, num_nodes):
 
 
 @numba.njit(parallel=True, cache=True)
-def _grow_trees(x, order, grad, rank, max_depth, num_nodes, feature_threshold, epsilon):  # pragma: no cover
+def _grow_trees(x, order, grad, priority, max_depth, num_nodes, feature_threshold, epsilon):  # pragma: no cover
     """One regression tree per row of ``grad`` (T, N) on ``x`` (N, D) float32.
 
-    ``rank`` (T, nodes, D) orders the features per node for breaking exact ties (the
-    feature visited first in scikit-learn's random order wins).
+    ``priority`` (T, nodes, D), a random permutation of the features per node, breaks exact
+    ties: the lower priority wins (as the feature visited first in scikit-learn's random order).
 
     Nodes are in heap order (children of i: 2i+1, 2i+2). Returns ``feature`` (T, nodes)
     (-1 at leaves), ``threshold`` (T, nodes) float64, ``leaf`` (T, N) int64 (the leaf of
@@ -236,7 +236,7 @@ def _grow_trees(x, order, grad, rank, max_depth, num_nodes, feature_threshold, e
                     if n_left[j] > 0.0 and v > last[j] + feature_threshold:
                         right = s_sum[j] - s_left[j]
                         proxy = s_left[j] * s_left[j] / n_left[j] + right * right / (count[j] - n_left[j])
-                        if proxy > best[j] or (proxy == best[j] and rank[t, first + j, f] < rank[t, first + j, best_f[j]]):
+                        if proxy > best[j] or (proxy == best[j] and priority[t, first + j, f] < priority[t, first + j, best_f[j]]):
                             best[j] = proxy
                             best_f[j] = f
                             thr = last[j] / 2.0 + v / 2.0
