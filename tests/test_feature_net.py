@@ -18,13 +18,7 @@ TINIER = FeatureNetConfig(width=4, feature_dim=8, steps=5, batch_size=8, num_hel
 
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Small tensors: one thread avoids OpenMP contention on a loaded 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):

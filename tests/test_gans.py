@@ -174,7 +174,7 @@ def params(run_dir):
 
 
 @pytest.mark.parametrize("name", GANS)
-def test_interrupted_and_resumed_equals_uninterrupted(name, tmp_path, monkeypatch):
+def test_interrupted_and_resumed_equals_uninterrupted(name, tmp_path, interrupt_training):
     full_dir = train(tmp_path / "full", name)
     full = params(full_dir)
     status = json.loads((full_dir / "status.json").read_text())
@@ -192,19 +192,11 @@ def test_interrupted_and_resumed_equals_uninterrupted(name, tmp_path, monkeypatc
     assert torch.equal(model.encode(x), reloaded.encode(x))
     assert torch.equal(model.sample(3), reloaded.sample(3))
 
-    cls = type(model)
-    original = cls.training_step
-
-    def interrupt(self, batch, step, optimizers):
-        if step == 5:
-            raise KeyboardInterrupt
-        return original(self, batch, step, optimizers)
-
-    monkeypatch.setattr(cls, "training_step", interrupt)
+    restore = interrupt_training(type(model), at_step=5)
     with pytest.raises(KeyboardInterrupt):
         train(tmp_path / "resumed", name)
     assert torch.load(tmp_path / "resumed" / "checkpoints" / "last.pt", weights_only=True)["step"] == 4
-    monkeypatch.setattr(cls, "training_step", original)
+    restore()
     resumed = params(train(tmp_path / "resumed", name))
     assert all(torch.equal(full[k], resumed[k]) for k in full)
 

@@ -97,17 +97,9 @@ def test_same_seed_same_parameters_other_seed_differs(tmp_path):
 
 
 @pytest.mark.parametrize("preset", ["beta_vae", "dcign"])
-def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, monkeypatch, preset):
+def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, interrupt_training, preset):
     full = params(run(tmp_path / "full", preset))
-    cls = type(load_run(tmp_path / "full", device="cpu")[0])
-    original = cls.training_step
-
-    def interrupt_at_5(self, batch, step, optimizers):
-        if step == 4:
-            raise KeyboardInterrupt
-        return original(self, batch, step, optimizers)
-
-    monkeypatch.setattr(cls, "training_step", interrupt_at_5)
+    restore = interrupt_training(type(load_run(tmp_path / "full", device="cpu")[0]), at_step=4)
     with pytest.raises(KeyboardInterrupt):
         run(tmp_path / "resumed", preset)
     status = json.loads((tmp_path / "resumed" / "status.json").read_text())
@@ -115,7 +107,7 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, monkeypatch, pre
     assert torch.load(tmp_path / "resumed" / "checkpoints" / "last.pt", weights_only=True)["step"] == 3
     with pytest.raises(InvalidInputError, match="not completed"):
         load_run(tmp_path / "resumed")
-    monkeypatch.setattr(cls, "training_step", original)
+    restore()
     resumed = params(run(tmp_path / "resumed", preset))
     assert all(torch.equal(full[k], resumed[k]) for k in full)
     with open(tmp_path / "resumed" / "train_log.csv") as f:
