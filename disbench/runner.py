@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from disbench import __version__
-from disbench.errors import InvalidInputError, unknown_name
+from disbench.errors import InvalidInputError, UnknownNameError, unknown_name
 from disbench.io import write_json_atomic
 from disbench.results import ResultsStore, RunRecord, logged_step
 
@@ -84,12 +84,15 @@ def plan_runs(
     metrics: Sequence[str] | None = None,
     *,
     sanity: bool = True,
+    encoders: dict[str, str] | None = None,
 ) -> list[dict]:
     """The run specs of a job, trained runs first, then the sanity rows.
 
     Args:
-        models: preset names, or ``"all"`` (every preset under ``baselines/``: the six
-            baselines plus the plain-VAE reference row ``vae`` when its preset exists).
+        models: preset names, paths to preset files (``./my_method.toml``) or presets of
+            installed packages (the ``disbench.models`` entry points), or ``"all"`` (every
+            preset under ``baselines/``: the six baselines plus the plain-VAE reference row
+            ``vae`` when its preset exists).
         datasets: dataset registry names.
         seeds: training (and metric) seeds.
         profile: a profile every chosen preset defines: ``"quick"`` (CPU; metrics at
@@ -98,6 +101,10 @@ def plan_runs(
         metrics: metric registry names, or None for the default set (all
             disentanglement metrics + ``fid``).
         sanity: add the sanity rows (one per representation, dataset and seed).
+        encoders: row name -> outside encoder (``package.module:function`` or a TorchScript
+            ``.pt`` file, see :func:`disbench.plugins.load_encoder`): rows scored without
+            training (supervision "external"), ranked beside the trained models. Each is
+            loaded and probed here, so a broken one fails before any run is written.
 
     Returns:
         A list of JSON-serialisable spec dicts (the run's ``run.json``).
@@ -109,13 +116,12 @@ def plan_runs(
     from disbench import data
     from disbench.metrics.evaluate import SAMPLE_METRICS  # need generated images: not for sanity rows
     from disbench.presets import list_presets, load_preset
+    from disbench.resources import presets_dir
 
     names = list_presets() if models == "all" or list(models) == ["all"] else list(dict.fromkeys(models))
-    if not names or not datasets or not seeds:
+    encoders = dict(encoders or {})
+    if not (names or encoders) or not datasets or not seeds:
         raise InvalidInputError("a job needs at least one model, one dataset and one seed")
-    for m in names:
-        if m not in list_presets():
-            raise unknown_name("model", m, [*list_presets(), "all"])
     for d in datasets:
         if d not in data.DATASETS:
             raise unknown_name("dataset", d, data.DATASETS)
@@ -126,10 +132,20 @@ def plan_runs(
     if any(int(s) < 0 for s in seeds):
         raise InvalidInputError(f"seeds must be non-negative integers, got {list(seeds)}")
 
-    presets = {name: load_preset(name) for name in names}
-    shared = set.intersection(*(set(p.profiles) for p in presets.values()))
-    if profile not in shared:
-        raise unknown_name("profile", profile, shared)
+    presets, sources = {}, {}
+    for m in names:
+        try:
+            preset = load_preset(m)
+        except UnknownNameError:
+            raise unknown_name("model", m, [*list_presets(), "all"]) from None
+        if preset.name in presets and sources[preset.name] != m:
+            raise InvalidInputError(f"two presets named {preset.name!r} ({sources[preset.name]}, {m}); rename one")
+        presets[preset.name], sources[preset.name] = preset, m
+    if presets:
+        shared = set.intersection(*(set(p.profiles) for p in presets.values()))
+        if profile not in shared:
+            raise unknown_name("profile", profile, shared)
+    external = _check_encoders(encoders, datasets, set(presets))
     metric_preset = "quick" if profile == QUICK_PROFILE else "default"
     specs = []
     for d in datasets:
@@ -141,6 +157,17 @@ def plan_runs(
                         preset.display_name, preset.supervision, preset.representation, preset.profile(profile),
                     )
                 )  # fmt: skip
+                if preset.path is not None and preset.path.parent != presets_dir():  # outside baselines/
+                    specs[-1]["preset"] = str(preset.path.resolve())
+            for name, (ref, num_codes) in external.items():
+                specs.append(
+                    _spec(
+                        "train", name, None, d, profile, seed, [m for m in metrics or ()
+                        if m not in SAMPLE_METRICS] or None, metric_preset, name, "external",
+                        f"outside encoder {ref} ({num_codes}-d)", {"encoder": ref},
+                    )
+                )  # fmt: skip
+                specs[-1]["encoder"] = ref
     sanity_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS]
     if sanity and sanity_metrics != []:
         for d in datasets:
@@ -153,6 +180,25 @@ def plan_runs(
                         )
                     )  # fmt: skip
     return specs
+
+
+def _check_encoders(encoders: dict[str, str], datasets, taken: set[str]) -> dict[str, tuple[str, int]]:
+    """Load and probe every outside encoder on every dataset: name -> (reference, num_codes).
+
+    Raises:
+        InvalidInputError: a row name that is not an identifier or clashes with a preset.
+        PluginError: an encoder that does not load or returns bad codes.
+    """
+    from disbench import data, plugins
+
+    out = {}
+    for name, ref in encoders.items():
+        if not name.replace("-", "_").isidentifier() or name in taken or name in SANITY_ROWS:
+            raise InvalidInputError(f"encoder row name {name!r} must be a new identifier (not a preset or sanity row)")
+        for d in datasets:
+            encode = plugins.load_encoder(ref, data.load(d).observation_shape)
+        out[name] = (ref, encode.num_codes)
+    return out
 
 
 def _spec(kind, name, model, dataset, profile, seed, metrics, metric_preset, display, supervision, rep, config):
@@ -205,7 +251,9 @@ def execute_run(spec: dict, root: str | Path, *, device: str = "auto", threads: 
     store = ResultsStore(root)
     run_dir = store.write_spec(spec)
     try:
-        if spec["kind"] == "train":
+        if spec.get("encoder"):
+            _score_external(spec, run_dir, device)
+        elif spec["kind"] == "train":
             _train_and_score(spec, run_dir, device)
         else:
             _score_sanity(spec, run_dir, device)
@@ -219,7 +267,7 @@ def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
     from disbench.train import train_run
 
     train_run(
-        spec["name"], dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
+        spec.get("preset", spec["name"]), dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
         out_dir=run_dir, device=device, progress=False,
     )  # fmt: skip
     evaluate_run(
@@ -238,6 +286,20 @@ def _score_sanity(spec: dict, run_dir: Path, device: str) -> None:
     encode = representations.make(spec["name"], dataset, random_state=spec["seed"])
     metrics = spec["metrics"] or representations.default_metrics(spec["name"])
     scores = evaluate(dataset, encode, metrics, preset=spec["metric_preset"], random_state=spec["seed"], device=device)
+    write_json_atomic(run_dir / "metrics.json", scores)
+    write_json_atomic(run_dir / "status.json", {"state": "completed", "step": 0, "error": None})
+
+
+def _score_external(spec: dict, run_dir: Path, device: str) -> None:
+    from disbench import data, plugins
+    from disbench.metrics import evaluate
+
+    write_json_atomic(run_dir / "status.json", {"state": "running", "step": 0, "error": None})
+    dataset = data.load(spec["dataset"])
+    if hasattr(dataset, "prepare"):
+        dataset.prepare(progress=False)
+    encode = plugins.load_encoder(spec["encoder"], dataset.observation_shape)
+    scores = evaluate(dataset, encode, spec["metrics"], preset=spec["metric_preset"], random_state=spec["seed"])
     write_json_atomic(run_dir / "metrics.json", scores)
     write_json_atomic(run_dir / "status.json", {"state": "completed", "step": 0, "error": None})
 
@@ -346,11 +408,12 @@ def run_benchmark(
     export: bool = True,
     echo: Callable[[str], None] = print,
     task: Callable | None = None,
+    encoders: dict[str, str] | None = None,
 ) -> JobResult:
     """Run a whole job: plan, skip what is complete, execute the rest, export the leaderboard.
 
     Args:
-        models, datasets, seeds, profile, metrics, sanity: see :func:`plan_runs`.
+        models, datasets, seeds, profile, metrics, sanity, encoders: see :func:`plan_runs`.
         out: the results directory (see :mod:`disbench.results`).
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` ... (passed to training and metrics).
         executor: a :mod:`disbench.executors` executor; default in-process, one run at a time.
@@ -365,12 +428,13 @@ def run_benchmark(
         a :class:`JobResult`.
 
     Raises:
-        UnknownNameError, InvalidInputError: see :func:`plan_runs`.
+        UnknownNameError, InvalidInputError, PluginError: see :func:`plan_runs` (raised
+            before anything is written to ``out``).
         ResultsStoreError: ``out`` holds a damaged index or one from another version.
     """
     from disbench.executors import LocalExecutor
 
-    specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity)
+    specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity, encoders=encoders)
     store = ResultsStore(out)
     executor = executor or LocalExecutor()
     records: dict[str, RunRecord] = {}
