@@ -71,7 +71,8 @@ def load_object(ref: str, what: str):
         if e.name and module_name.startswith(e.name):
             raise PluginError(f"{what} {ref!r}: no module named {e.name!r}; install its package, run from the "
                               "directory that holds it, or add that directory to PYTHONPATH") from None
-        raise PluginError(f"{what} {ref!r}: importing {module_name} failed: {_one_line(e)}; fix that module") from None
+        raise PluginError(f"{what} {ref!r}: importing {module_name} ({_file(module_name)}) failed: {_one_line(e)}; "
+                          f"install {e.name} or fix that module") from None
     except Exception as e:  # the user's module raised while importing
         raise PluginError(f"{what} {ref!r}: importing {module_name} ({_file(module_name)}) failed: "
                           f"{_one_line(e)}; fix that module") from None

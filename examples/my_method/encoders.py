@@ -9,10 +9,12 @@ from __future__ import annotations
 import torch
 
 
-def centroid(x: torch.Tensor) -> torch.Tensor:
+def centroid(x) -> torch.Tensor:
     """Intensity moments of each image: centroid row and column, total mass and spread
-    (4 codes; float32 ``(N, 4)``). A hand-made representation of position and scale."""
-    img = x.float().sum(1)  # (N, H, W)
+    (4 codes; float32 ``(N, 4)``). A hand-made representation of position and scale.
+    ``x``: images ``(N, C, H, W)`` as a torch tensor (the CLI passes one) or a numpy array
+    (``disbench.metrics.evaluate`` passes plain functions numpy)."""
+    img = torch.as_tensor(x).float().sum(1)  # (N, H, W)
     n, h, w = img.shape
     mass = img.sum((1, 2)).clamp_min(1e-6)
     rows = torch.arange(h, dtype=img.dtype)[None, :, None]
