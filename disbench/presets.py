@@ -3,7 +3,9 @@
 The schema is documented in ``baselines/README.md``. A preset names the model class
 (``model``, a key of :data:`disbench.models.MODELS`), its supervision and representation,
 the citation, one table per *profile* (``quick`` for this CPU, ``paper`` for the paper's
-own settings) and the numbers the paper reports (``[[reported]]``).
+own settings), the numbers the paper reports (``[[reported]]``) and, for each study the
+baseline takes part in, its hyper-parameter sweep (``[studies.<study>]``, read by
+:mod:`disbench.study`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Preset:
             ``log_every``, ``model`` = hyperparameters for the model class, plus any notes).
         reported: the ``[[reported]]`` entries (dicts with paper, dataset, metric, value,
             source, metric_settings).
+        studies: study name -> :class:`Sweep` (the ``[studies.<study>]`` tables).
         path: the file it was read from.
     """
 
@@ -43,6 +46,7 @@ class Preset:
     paper: str
     profiles: dict
     reported: list = field(default_factory=list)
+    studies: dict = field(default_factory=dict)
     path: Path | None = None
 
     def profile(self, name: str) -> dict:
@@ -58,6 +62,21 @@ class Preset:
         prof = copy.deepcopy(PROFILE_DEFAULTS)
         prof.update(copy.deepcopy(self.profiles[name]))
         return prof
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A preset's part in a study: the ``model`` hyper-parameter it varies and its values.
+
+    Attributes:
+        key: a key of the profile's ``[profiles.<p>.model]`` table (``"beta"``).
+        values: the values the study trains, in the study's order (floats or ints).
+        source: where the values come from (file, function, setting).
+    """
+
+    key: str
+    values: tuple
+    source: str
 
 
 def list_presets() -> list[str]:
@@ -106,4 +125,17 @@ def _validate(data: dict, path: Path) -> Preset:
             if key in prof and (not isinstance(prof[key], int) or prof[key] < 1):
                 raise DataFileError(f"preset {path}: profile {pname!r} {key} must be a positive integer")
     known = {k: data[k] for k in REQUIRED_KEYS}
-    return Preset(**known, reported=list(data.get("reported", [])), path=path)
+    studies = {name: _sweep(table, f"preset {path}: [studies.{name}]") for name, table in data.get("studies", {}).items()}
+    return Preset(**known, reported=list(data.get("reported", [])), studies=studies, path=path)
+
+
+def _sweep(table, where: str) -> Sweep:
+    if not isinstance(table, dict) or set(table) != {"key", "values", "source"}:
+        raise DataFileError(f"{where} must have exactly the keys key, values, source; see baselines/README.md")
+    values = table["values"]
+    numbers = isinstance(values, list) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    if not numbers or not values or len(set(values)) != len(values):
+        raise DataFileError(f"{where}: values must be a non-empty list of distinct numbers, got {values!r}")
+    if not isinstance(table["key"], str) or not isinstance(table["source"], str) or not table["source"]:
+        raise DataFileError(f"{where}: key and source must be strings")
+    return Sweep(table["key"], tuple(values), table["source"])
