@@ -38,7 +38,7 @@ from disbench import stats
 from disbench.errors import unknown_name
 from disbench.escape import latex_escape, markdown_escape
 from disbench.io import write_text_atomic
-from disbench.results import RunRecord
+from disbench.results import RunRecord, row_name
 
 # metric registry name -> (label, LaTeX label, compact LaTeX label)
 METRIC_LABELS = {
@@ -82,8 +82,9 @@ def headline_scores(metrics: dict) -> dict[str, float]:
 def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     """Long table of the completed runs: one row per run × headline metric.
 
-    Columns: run_id, kind, name, display_name, model, supervision, representation,
-    dataset, profile, metric_preset, seed, metric, value, noise_std (the run's
+    Columns: run_id, kind, name (the row, :func:`disbench.results.row_name`: a run that changes
+    its preset's settings, ``beta_vae+beta=1``, is a row of its own), display_name, model,
+    supervision, representation, dataset, profile, metric_preset, seed, metric, value, noise_std (the run's
     ``<metric>.noise_std``, NaN if not measured). Sanity rows carry the profile of the
     trained runs of their group (they are not trained, so they fit every profile).
     """
@@ -97,7 +98,7 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
             noise = r.metrics.get(f"{metric}.noise_std")
             rows.append(
                 {
-                    "run_id": r.run_id, "kind": r.kind, "name": r.name,
+                    "run_id": r.run_id, "kind": r.kind, "name": row_name({**r.spec, "name": r.name}),
                     "display_name": r.spec.get("display_name", r.name), "model": r.model,
                     "supervision": r.spec.get("supervision", ""), "representation": r.spec.get("representation", ""),
                     "dataset": r.dataset, "profile": r.profile,
