@@ -1,11 +1,13 @@
 """Baseline presets: one TOML file per leaderboard row under ``baselines/``.
 
 The schema is documented in ``baselines/README.md``. A preset names the model class
-(``model``, a key of :data:`disbench.models.MODELS`), its supervision and representation,
-the citation, one table per *profile* (``quick`` for this CPU, ``paper`` for the paper's
-own settings), the numbers the paper reports (``[[reported]]``) and, for each study the
-baseline takes part in, its hyper-parameter sweep (``[studies.<study>]``, read by
-:mod:`disbench.study`).
+(``model``, a registry name, see :func:`disbench.models.get_model_class`), its supervision
+and representation, the citation, one table per *profile* (``quick`` for this CPU,
+``paper`` for the paper's own settings), the numbers the paper reports
+(``[[reported]]``) and, for each study the baseline takes part in, its hyper-parameter
+sweep (``[studies.<study>]``, read by :mod:`disbench.study`). Each profile's ``model`` table
+is checked against the model's config dataclass when the preset is loaded, and so is every
+value a sweep sets in it, so a typo fails before anything runs.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from disbench.errors import DataFileError, MissingFileError, UnknownNameError, unknown_name
+from disbench.models import get_model_class
 from disbench.resources import presets_dir, read_toml
 
 REQUIRED_KEYS = ("name", "model", "display_name", "supervision", "representation", "citation", "paper", "profiles")
@@ -63,6 +66,15 @@ class Preset:
         prof.update(copy.deepcopy(self.profiles[name]))
         return prof
 
+    def model_config(self, profile: str):
+        """The model's config dataclass built from profile ``profile``'s ``model`` table.
+
+        Raises:
+            UnknownNameError: no such profile.
+        """
+        return get_model_class(self.model).config_class.from_table(
+            self.profile(profile)["model"], where=f"preset {self.name!r} profile {profile!r}")
+
 
 @dataclass(frozen=True)
 class Sweep:
@@ -91,6 +103,9 @@ def load_preset(name: str) -> Preset:
         UnknownNameError: no preset of that name (the message lists the valid ones).
         MissingFileError: a path that does not exist.
         DataFileError: the file is not valid TOML or misses required keys.
+        UnknownConfigKeyError: a profile's ``model`` table has a key the model's config lacks
+            (the message names the key, the preset, the profile and the valid keys).
+        InvalidInputError: a ``model`` value of the wrong type or out of range.
     """
     name = str(name)
     if name.endswith(".toml"):
@@ -124,8 +139,22 @@ def _validate(data: dict, path: Path) -> Preset:
         for key in ("steps", "batch_size", "checkpoint_every", "log_every"):
             if key in prof and (not isinstance(prof[key], int) or prof[key] < 1):
                 raise DataFileError(f"preset {path}: profile {pname!r} {key} must be a positive integer")
+    try:
+        config_class = get_model_class(data["model"]).config_class
+    except UnknownNameError as e:
+        raise UnknownNameError(f"preset {path}: {e}") from None
+    for pname, prof in profiles.items():
+        if not isinstance(prof.get("model", {}), dict):
+            raise DataFileError(f"preset {path}: profile {pname!r} model must be a table ([profiles.{pname}.model])")
+        config_class.from_table(prof.get("model"), where=f"preset {path} profile {pname!r}")
     known = {k: data[k] for k in REQUIRED_KEYS}
-    studies = {name: _sweep(table, f"preset {path}: [studies.{name}]") for name, table in data.get("studies", {}).items()}
+    studies = {}
+    for study, table in data.get("studies", {}).items():
+        where = f"preset {path}: [studies.{study}]"
+        studies[study] = sweep = _sweep(table, where)
+        for pname, prof in profiles.items():  # every value must make a valid config of every profile
+            for value in sweep.values:
+                config_class.from_table({**prof.get("model", {}), sweep.key: value}, where=f"{where} in {pname!r}")
     return Preset(**known, reported=list(data.get("reported", [])), studies=studies, path=path)
 
 

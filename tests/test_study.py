@@ -14,9 +14,10 @@ from test_runner import PRESET, fakes  # noqa: F401  (fixture)
 
 from disbench import runner
 from disbench.cli import main
-from disbench.errors import DataFileError, InvalidInputError, UnknownNameError
+from disbench.errors import DataFileError, InvalidInputError, UnknownConfigKeyError, UnknownNameError
 from disbench.io import write_json_atomic
 from disbench.leaderboard import build_leaderboard
+from disbench.models.beta_vae import BetaVAEConfig
 from disbench.presets import load_preset
 from disbench.results import ResultsStore
 from disbench.study import list_studies, load_study, plan_study, run_study
@@ -86,7 +87,7 @@ def test_real_grid_counts_values_and_run_ids_shared_with_disbench_run(profile):
         assert spec["config"]["steps"] == profile_table["steps"]
         # what the training core resolves from the variant is the planned config
         hparams = resolve_config("beta_vae", profile=profile, overrides={"model": spec["variant"]})["hparams"]
-        assert hparams == spec["config"]["model"]
+        assert hparams == BetaVAEConfig.from_table(spec["config"]["model"]).to_dict() and hparams["beta"] == value
     if profile == "study":  # model_configs/shared.gin: batch 64, Adam lr 1e-4, 300,000 steps
         assert (profile_table["batch_size"], profile_table["model"]["lr"], profile_table["steps"]) == (64, 1e-4, 300_000)
     # the profile's own β (4) is the run `disbench run` plans: the same id, no variant
@@ -125,8 +126,12 @@ def test_grid_errors(toy):
         plan_study("toy", seeds=[-1])
     text = (toy / "good.toml").read_text()
     (toy / "good.toml").write_text(text.replace('key = "beta"', 'key = "betta"'))
-    with pytest.raises(DataFileError, match="'betta', which is not in"):
-        plan_study("toy", ["good"])
+    with pytest.raises(UnknownConfigKeyError, match=r"\[studies.toy\] in 'quick': unknown model key 'betta'"):
+        load_preset("good")  # every value must make a valid model config
+    (toy / "good.toml").write_text(text.replace('key = "beta"\nvalues = [1.0, 4.0, 8.0]',
+                                                'key = "num_latents"\nvalues = [5, 10]'))  # fmt: skip
+    with pytest.raises(DataFileError, match="'num_latents', which is not in"):
+        plan_study("toy", ["good"])  # a config field the profile leaves to its default: state it in the table
     (toy / "good.toml").write_text(text.replace("values = [1.0, 4.0, 8.0]", "values = [1.0, 1.0]"))
     with pytest.raises(DataFileError, match="distinct numbers"):
         load_preset("good")
