@@ -70,7 +70,7 @@ def scores_frame(grid: pd.DataFrame, records: Iterable[RunRecord], metrics: Iter
         grid: :attr:`disbench.study.grid.StudyPlan.grid` (run_id, method, display_name,
             supervision, representation, key, value, dataset, seed).
         records: run records (any; those not in ``grid`` or not completed are ignored).
-        metrics: keep these metrics (in this order); None keeps every headline score.
+        metrics: keep only these metrics; None keeps every headline score.
 
     Returns:
         DataFrame with :data:`SCORE_COLUMNS` (``score`` float).
@@ -81,8 +81,7 @@ def scores_frame(grid: pd.DataFrame, records: Iterable[RunRecord], metrics: Iter
     long = long[["run_id", "metric", "value"]].rename(columns={"value": "score"})
     out = grid.merge(long, on="run_id", how="inner")
     if metrics is not None:
-        order = list(metrics)
-        out = out[out["metric"].isin(order)]
+        out = out[out["metric"].isin(list(metrics))]
     return out[SCORE_COLUMNS].reset_index(drop=True)
 
 
