@@ -15,10 +15,10 @@ from disbench import data
 from disbench.cli import main
 from disbench.data.base import GroundTruthDataset
 from disbench.data.dsprites_file import DSpritesFile
-from disbench.data.manifest import data_file, manifest_names
+from disbench.data.manifest import data_files, manifest_names
 from disbench.data.shapes3d import Shapes3D
 
-DSPRITES_FILE = data_file("dsprites").name
+DSPRITES_FILE = data_files("dsprites")[0].name
 
 
 @pytest.fixture(autouse=True)
