@@ -33,7 +33,7 @@ from pathlib import Path
 
 from disbench import __version__
 from disbench.errors import DisbenchError, UnknownNameError
-from disbench.io import write_json_atomic
+from disbench.io import read_json, write_json_atomic
 
 SCHEMA_VERSION = 1
 INDEX_NAME = "index.sqlite"
@@ -108,11 +108,11 @@ class RunRecord:
             ResultsStoreError: ``run.json`` is missing or unreadable.
         """
         run_dir = Path(run_dir)
-        spec = _read_json(run_dir / RUN_SPEC)
+        spec = read_json(run_dir / RUN_SPEC)
         if spec is None:
             raise ResultsStoreError(f"{run_dir} has no readable {RUN_SPEC}; it is not a disbench run directory")
-        status = _read_json(run_dir / "status.json") or {}
-        metrics = _read_json(run_dir / "metrics.json")
+        status = read_json(run_dir / "status.json", {})
+        metrics = read_json(run_dir / "metrics.json")
         state = status.get("state", "planned")
         if state == "completed" and metrics is None:
             state = "running"
@@ -148,6 +148,20 @@ class RunRecord:
         return cls(**d)
 
 
+def variant_label(variant: dict) -> str:
+    """How a run's change to its preset profile is written: ``{"beta": 1.0}`` -> ``"beta=1"``
+    (keys sorted, comma-separated; numbers in ``%g``)."""
+    return ",".join(f"{k}={v:g}" if isinstance(v, int | float) else f"{k}={v}" for k, v in sorted(variant.items()))
+
+
+def row_name(spec: dict) -> str:
+    """The row a run belongs to: its ``name``, followed by ``+<variant>`` when its spec changes
+    the preset's profile (``beta_vae+beta=1``; a study's grid points). Used by the run id and
+    the leaderboard, so that runs of different settings never share a row."""
+    variant = spec.get("variant") or {}
+    return spec["name"] + (f"+{variant_label(variant)}" if variant else "")
+
+
 def logged_step(run_dir: Path) -> int:
     """The step of the last line of ``train_log.csv`` (0 when there is none yet)."""
     try:
@@ -157,13 +171,6 @@ def logged_step(run_dir: Path) -> int:
         return int(float(last.split(",")[0]))
     except (FileNotFoundError, IndexError, ValueError, UnicodeDecodeError):
         return 0
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
 
 
 class ResultsStore:

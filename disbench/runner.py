@@ -23,13 +23,14 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from disbench import __version__
 from disbench.errors import InvalidInputError, UnknownNameError, unknown_name
-from disbench.io import write_json_atomic
-from disbench.results import ResultsStore, RunRecord, logged_step
+from disbench.io import read_json, write_json_atomic
+from disbench.resources import presets_dir
+from disbench.results import ResultsStore, RunRecord, logged_step, row_name, variant_label
 
 # the metric preset used with a training profile: "quick" with the quick profile, the
 # reference defaults ("default") with every other one (the leaderboard caption says which)
@@ -61,12 +62,70 @@ class JobResult:
 
 
 # --- planning ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunSpec:
+    """What one run is: made by :func:`plan_runs`, handed on as :meth:`to_dict` (the dict the
+    executors pass to the workers and the store writes as ``run.json``).
+
+    Attributes:
+        kind: ``"train"`` (a baseline, or an outside encoder: see ``encoder``) or ``"sanity"``
+            (a representation of :mod:`disbench.representations`, not trained).
+        name: the preset name (train) or the representation name (sanity).
+        model: the model registry name (train) or None.
+        dataset: the dataset registry name.
+        profile: the training profile (train) or :data:`SANITY_PROFILE`.
+        seed: the training and metric seed.
+        metrics: metric names to score, or None for the default set.
+        metric_preset: ``"quick"`` or ``"default"`` (:data:`disbench.metrics.PRESETS`).
+        display_name, supervision, representation: the leaderboard's row labels.
+        config: the resolved preset profile (train) or ``{"metric_preset": ...}`` (sanity);
+            hashed into the run id.
+        variant: the ``model`` keys this run sets away from its preset profile (a study's
+            grid point, :func:`train_spec`); {} for the profile as it is. Part of the config,
+            named in the run id and the leaderboard row, passed to training as overrides.
+        disbench_version: the version that planned the run.
+        preset: the preset file, when it lies outside ``baselines/`` (a path the workers
+            load); None for the built-in presets.
+        encoder: for a row scored without training (supervision "external"): the outside
+            encoder (``package.module:function`` or a TorchScript file); None otherwise.
+    """
+
+    kind: str
+    name: str
+    model: str | None
+    dataset: str
+    profile: str
+    seed: int
+    metrics: list[str] | None
+    metric_preset: str
+    display_name: str
+    supervision: str
+    representation: str
+    config: dict
+    variant: dict = field(default_factory=dict)
+    disbench_version: str = __version__
+    preset: str | None = None
+    encoder: str | None = None
+
+    def to_dict(self) -> dict:
+        """The fields as a dict, plus ``"run_id"`` (:func:`run_id`)."""
+        spec = {f.name: getattr(self, f.name) for f in fields(self)}
+        spec["seed"] = int(spec["seed"])
+        spec["run_id"] = run_id(spec)
+        return spec
+
+
 def run_id(spec: dict) -> str:
-    """Deterministic id of a run spec: ``<name>-<dataset>-<profile>-s<seed>-<10 hex of sha256(config)>``."""
+    """Deterministic id of a run spec: ``<row>-<dataset>-<profile>-s<seed>-<10 hex of sha256(config)>``.
+
+    ``row`` is the preset name, followed by its ``variant`` when the run changes the preset's
+    profile (``beta_vae+beta=1``, :func:`disbench.results.row_name`); the hash covers the
+    resolved config, so the variant only makes the id readable.
+    """
     identity = {k: spec[k] for k in ("kind", "name", "model", "dataset", "profile", "seed", "config")}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
     profile = spec["profile"] if spec["kind"] == "train" else "sanity"
-    return f"{spec['name']}-{spec['dataset']}-{profile}-s{spec['seed']}-{digest}"
+    return f"{row_name(spec)}-{spec['dataset']}-{profile}-s{spec['seed']}-{digest}"
 
 
 def valid_metrics() -> tuple[str, ...]:
@@ -86,7 +145,7 @@ def plan_runs(
     sanity: bool = True,
     encoders: dict[str, str] | None = None,
 ) -> list[dict]:
-    """The run specs of a job, trained runs first, then the sanity rows.
+    """The run specs of a job, trained runs first (then the outside encoders), then the sanity rows.
 
     Args:
         models: preset names, paths to preset files (``./my_method.toml``) or presets of
@@ -107,16 +166,16 @@ def plan_runs(
             loaded and probed here, so a broken one fails before any run is written.
 
     Returns:
-        A list of JSON-serialisable spec dicts (the run's ``run.json``).
+        A list of JSON-serialisable spec dicts (:meth:`RunSpec.to_dict`; each run's ``run.json``).
 
     Raises:
         UnknownNameError: unknown model, dataset, metric or profile (lists the valid ones).
         InvalidInputError: no models, datasets or seeds, or a negative seed.
+        PluginError: outside code (a preset's model class, an encoder) that cannot be used.
     """
     from disbench import data
     from disbench.metrics.evaluate import SAMPLE_METRICS  # need generated images: not for sanity rows
     from disbench.presets import list_presets, load_preset
-    from disbench.resources import presets_dir
 
     names = list_presets() if models == "all" or list(models) == ["all"] else list(dict.fromkeys(models))
     encoders = dict(encoders or {})
@@ -146,39 +205,31 @@ def plan_runs(
         if profile not in shared:
             raise unknown_name("profile", profile, shared)
     external = _check_encoders(encoders, datasets, set(presets))
-    metric_preset = "quick" if profile == QUICK_PROFILE else "default"
+    metric_preset = metric_preset_for(profile)
+    code_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS] or None
     specs = []
     for d in datasets:
         for seed in seeds:
-            for name, preset in presets.items():
-                specs.append(
-                    _spec(
-                        "train", name, preset.model, d, profile, seed, metrics, metric_preset,
-                        preset.display_name, preset.supervision, preset.representation, preset.profile(profile),
-                    )
-                )  # fmt: skip
-                if preset.path is not None and preset.path.parent != presets_dir():  # outside baselines/
-                    specs[-1]["preset"] = str(preset.path.resolve())
+            for preset in presets.values():
+                specs.append(train_spec(preset, d, profile, seed, metrics))
             for name, (ref, num_codes) in external.items():
-                specs.append(
-                    _spec(
-                        "train", name, None, d, profile, seed, [m for m in metrics or ()
-                        if m not in SAMPLE_METRICS] or None, metric_preset, name, "external",
-                        f"outside encoder {ref} ({num_codes}-d)", {"encoder": ref},
-                    )
-                )  # fmt: skip
-                specs[-1]["encoder"] = ref
+                specs.append(RunSpec(
+                    kind="train", name=name, model=None, dataset=d, profile=profile, seed=seed,
+                    metrics=code_metrics, metric_preset=metric_preset, display_name=name,
+                    supervision="external", representation=f"outside encoder {ref} ({num_codes}-d)",
+                    config={"encoder": ref}, encoder=ref,
+                ).to_dict())  # fmt: skip
     sanity_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS]
     if sanity and sanity_metrics != []:
         for d in datasets:
             for seed in seeds:
                 for name, (display, representation) in SANITY_ROWS.items():
-                    specs.append(
-                        _spec(
-                            "sanity", name, None, d, SANITY_PROFILE, seed, sanity_metrics, metric_preset,
-                            display, "none", representation, {"metric_preset": metric_preset},
-                        )
-                    )  # fmt: skip
+                    specs.append(RunSpec(
+                        kind="sanity", name=name, model=None, dataset=d, profile=SANITY_PROFILE, seed=seed,
+                        metrics=sanity_metrics, metric_preset=metric_preset, display_name=display,
+                        supervision="none", representation=representation,
+                        config={"metric_preset": metric_preset},
+                    ).to_dict())  # fmt: skip
     return specs
 
 
@@ -201,24 +252,39 @@ def _check_encoders(encoders: dict[str, str], datasets, taken: set[str]) -> dict
     return out
 
 
-def _spec(kind, name, model, dataset, profile, seed, metrics, metric_preset, display, supervision, rep, config):
-    spec = {
-        "kind": kind,
-        "name": name,
-        "model": model,
-        "dataset": dataset,
-        "profile": profile,
-        "seed": int(seed),
-        "metrics": metrics,
-        "metric_preset": metric_preset,
-        "display_name": display,
-        "supervision": supervision,
-        "representation": rep,
-        "config": config,
-        "disbench_version": __version__,
-    }
-    spec["run_id"] = run_id(spec)
-    return spec
+def metric_preset_for(profile: str) -> str:
+    """The metric preset used with a training profile: ``"quick"`` with ``quick``, else ``"default"``."""
+    return "quick" if profile == QUICK_PROFILE else "default"
+
+
+def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[str] | None = None, *,
+               model: dict | None = None) -> dict:  # fmt: skip
+    """The spec of one trained run: ``preset``'s ``profile``, with ``model`` replacing keys of
+    the profile's ``model`` table (how a study sweeps a hyper-parameter).
+
+    The keys whose value differs from the profile's own form the run's ``variant``: it
+    changes the config (so the run id), names the run (``beta_vae+beta=1-...``, display name
+    ``β-VAE (beta=1)``) and is passed to the training as ``overrides={"model": variant}``.
+    Without a variant the spec is exactly the one ``disbench run`` plans.
+
+    Args:
+        preset: a :class:`disbench.presets.Preset`.
+        dataset, profile, seed, metrics: as in :func:`plan_runs` (not checked here).
+        model: hyper-parameters to set, or None.
+
+    Raises:
+        UnknownNameError: the preset has no such profile.
+    """
+    config = preset.profile(profile)
+    variant = {k: v for k, v in (model or {}).items() if k not in config["model"] or config["model"][k] != v}
+    config["model"].update(variant)
+    display = preset.display_name + (f" ({variant_label(variant)})" if variant else "")
+    return RunSpec(
+        kind="train", name=preset.name, model=preset.model, dataset=dataset, profile=profile, seed=seed,
+        metrics=metrics, metric_preset=metric_preset_for(profile), display_name=display,
+        supervision=preset.supervision, representation=preset.representation, config=config, variant=variant,
+        preset=None if preset.path is None or preset.path.parent == presets_dir() else str(preset.path.resolve()),
+    ).to_dict()  # fmt: skip
 
 
 def spec_steps(spec: dict) -> int:
@@ -267,8 +333,8 @@ def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
     from disbench.train import train_run
 
     train_run(
-        spec.get("preset", spec["name"]), dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
-        out_dir=run_dir, device=device, progress=False,
+        spec.get("preset") or spec["name"], dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
+        out_dir=run_dir, device=device, progress=False, overrides={"model": spec["variant"]},
     )  # fmt: skip
     evaluate_run(
         run_dir, metrics=spec["metrics"], preset=spec["metric_preset"], device=device, random_state=spec["seed"]
@@ -307,10 +373,7 @@ def _score_external(spec: dict, run_dir: Path, device: str) -> None:
 def mark_failed(run_dir: Path, error: str, details: str | None = None) -> None:
     """Set ``run_dir/status.json`` to failed with ``error`` (keeping its other fields)."""
     path = Path(run_dir) / "status.json"
-    try:
-        status = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        status = {"step": 0}
+    status = read_json(path, {"step": 0})
     status.update(state="failed", error=error)
     if details:
         status["traceback"] = details
@@ -374,7 +437,7 @@ class _Monitor:
                     progress += self.cost[rid]
                     continue
                 run_dir = self.store.run_dir(rid)
-                status = _read_status(run_dir)
+                status = read_json(run_dir / "status.json", {})
                 if status.get("state") == "running":
                     step = min(max(int(status.get("step") or 0), logged_step(run_dir)), spec_steps(s))
                     progress += step
@@ -383,13 +446,6 @@ class _Monitor:
             self.bar.set_description(f"{len(self.done)}/{len(self.specs)} runs", refresh=False)
             self.bar.set_postfix_str(", ".join(active[:3]), refresh=False)
             self.bar.update(max(0, progress - self.bar.n))  # redraws at most every mininterval
-
-
-def _read_status(run_dir: Path) -> dict:
-    try:
-        return json.loads((run_dir / "status.json").read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
 
 
 # --- the job --------------------------------------------------------------------------------
@@ -428,13 +484,45 @@ def run_benchmark(
         a :class:`JobResult`.
 
     Raises:
-        UnknownNameError, InvalidInputError, PluginError: see :func:`plan_runs` (raised
-            before anything is written to ``out``).
+        UnknownNameError, InvalidInputError, PluginError: see :func:`plan_runs` (raised before
+            anything is written to ``out``).
+        ResultsStoreError: ``out`` holds a damaged index or one from another version.
+    """
+    specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity, encoders=encoders)
+    result = execute(specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task)
+    if export:
+        result.exports = export_all(result.records, Path(out), echo=echo)
+    return result
+
+
+def execute(
+    specs: list[dict],
+    *,
+    out: str | Path = "results",
+    device: str = "auto",
+    executor=None,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+    task: Callable | None = None,
+) -> JobResult:
+    """Execute planned run specs into the results directory ``out``: skip the complete ones,
+    resume the interrupted, retry the failed, isolate failures, index every run.
+
+    The one way work is done: ``disbench run`` (:func:`run_benchmark`) and ``disbench study``
+    (:func:`disbench.study.run_study`) both come here.
+
+    Args:
+        specs: run specs (:func:`plan_runs`, :func:`train_spec`).
+        out, device, executor, progress, echo, task: see :func:`run_benchmark`.
+
+    Returns:
+        a :class:`JobResult` (records in the order of ``specs``).
+
+    Raises:
         ResultsStoreError: ``out`` holds a damaged index or one from another version.
     """
     from disbench.executors import LocalExecutor
 
-    specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity, encoders=encoders)
     store = ResultsStore(out)
     executor = executor or LocalExecutor()
     records: dict[str, RunRecord] = {}
@@ -461,12 +549,9 @@ def run_benchmark(
             monitor.finished(record.run_id)
             if record.state != "completed":
                 echo(f"run {record.run_id} failed: {record.error}")
-    ordered = [records[s["run_id"]] for s in specs]
-    result = JobResult(ordered, skipped)
+    result = JobResult([records[s["run_id"]] for s in specs], skipped)
     if todo:
         echo(f"{len(todo) - len(result.failed)} of {len(todo)} run(s) finished in {time.time() - start:.0f} s")
-    if export:
-        result.exports = export_all(ordered, Path(out), echo=echo)
     return result
 
 

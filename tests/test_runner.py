@@ -7,6 +7,7 @@ process pool) so these tests do not depend on long training.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -60,15 +61,23 @@ def presets(tmp_path, monkeypatch):
     return d
 
 
+class _Calls(list):
+    def __init__(self):
+        super().__init__()
+        self.overrides = {}
+
+
 @pytest.fixture
 def fakes(monkeypatch):
-    """Fake training/scoring; returns the list of (preset, out_dir, resumed_from_step) train calls."""
-    calls = []
+    """Fake training/scoring; returns the list of (preset, out_dir, resumed_from_step) train calls
+    (its ``overrides`` attribute maps each run directory's name to the overrides it was trained with)."""
+    calls = _Calls()
 
-    def train_run(preset, *, dataset, profile, seed, out_dir, device, progress):
+    def train_run(preset, *, dataset, profile, seed, out_dir, device, progress, overrides=None):
         out_dir = Path(out_dir)
         status = json.loads((out_dir / "status.json").read_text()) if (out_dir / "status.json").exists() else {}
         calls.append((preset, out_dir, status.get("step", 0)))
+        calls.overrides[out_dir.name] = overrides
         if status.get("state") == "completed":
             return out_dir
         write_json_atomic(out_dir / "status.json", {"state": "running", "step": 5, "error": None})
@@ -109,6 +118,18 @@ def test_plan_ids_are_deterministic_and_follow_the_config(presets):
     # fid is not asked of sanity rows; with only fid there are none
     assert all(s["kind"] == "train" for s in runner.plan_runs("all", metrics=["fid"]))
     assert {s["name"] for s in runner.plan_runs("all", sanity=False)} == {"good", "okay", "broken"}
+
+
+def test_run_spec_dict_and_id():
+    spec = runner.RunSpec(kind="sanity", name="pca", model=None, dataset="dsprites", profile="-", seed=2,
+                          metrics=["mig"], metric_preset="quick", display_name="PCA", supervision="none",
+                          representation="PCA of the pixels", config={"metric_preset": "quick"}).to_dict()
+    assert list(spec)[:3] == ["kind", "name", "model"] and list(spec)[-2:] == ["disbench_version", "run_id"]
+    identity = {"kind": "sanity", "name": "pca", "model": None, "dataset": "dsprites", "profile": "-", "seed": 2,
+                "config": {"metric_preset": "quick"}}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
+    assert spec["run_id"] == f"pca-dsprites-sanity-s2-{digest}"  # display labels and metrics are not hashed
+    assert json.loads(json.dumps(spec)) == spec
 
 
 @pytest.mark.parametrize(
