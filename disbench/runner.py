@@ -29,7 +29,6 @@ from pathlib import Path
 from disbench import __version__
 from disbench.errors import InvalidInputError, UnknownNameError, unknown_name
 from disbench.io import read_json, write_json_atomic
-from disbench.resources import presets_dir
 from disbench.results import ResultsStore, RunRecord, logged_step, row_name, variant_label
 
 # the metric preset used with a training profile: "quick" with the quick profile, the
@@ -83,11 +82,11 @@ class RunSpec:
         variant: the ``model`` keys this run sets away from its preset profile (a study's
             grid point, :func:`train_spec`); {} for the profile as it is. Part of the config,
             named in the run id and the leaderboard row, passed to training as overrides.
-        disbench_version: the version that planned the run.
         preset: the preset file, when it lies outside ``baselines/`` (a path the workers
             load); None for the built-in presets.
         encoder: for a row scored without training (supervision "external"): the outside
             encoder (``package.module:function`` or a TorchScript file); None otherwise.
+        disbench_version: the version that planned the run.
     """
 
     kind: str
@@ -103,9 +102,9 @@ class RunSpec:
     representation: str
     config: dict
     variant: dict = field(default_factory=dict)
-    disbench_version: str = __version__
     preset: str | None = None
     encoder: str | None = None
+    disbench_version: str = __version__
 
     def to_dict(self) -> dict:
         """The fields as a dict, plus ``"run_id"`` (:func:`run_id`)."""
@@ -275,6 +274,8 @@ def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[
     Raises:
         UnknownNameError: the preset has no such profile.
     """
+    from disbench import presets
+
     config = preset.profile(profile)
     variant = {k: v for k, v in (model or {}).items() if k not in config["model"] or config["model"][k] != v}
     config["model"].update(variant)
@@ -283,7 +284,7 @@ def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[
         kind="train", name=preset.name, model=preset.model, dataset=dataset, profile=profile, seed=seed,
         metrics=metrics, metric_preset=metric_preset_for(profile), display_name=display,
         supervision=preset.supervision, representation=preset.representation, config=config, variant=variant,
-        preset=None if preset.path is None or preset.path.parent == presets_dir() else str(preset.path.resolve()),
+        preset=None if preset.path is None or preset.path.parent == presets.presets_dir() else str(preset.path.resolve()),
     ).to_dict()  # fmt: skip
 
 
