@@ -2,6 +2,8 @@
 
 The paper values live in the presets (``[[reported]]`` entries: paper key, dataset,
 metric, value, optional std, source in the paper, the metric settings the paper used).
+An entry's ``metric`` is a metric registry name (its headline score) or
+``"<metric>.<output>"`` for another output of that metric (``"modularity.explicitness"``).
 :func:`reproduce` runs every preset that has an entry for the paper, on the entries'
 datasets, with the ``paper`` profile (``quick`` for a dry run on a CPU), scores the
 metrics the entries name, and returns the side-by-side table: paper value, disbench
@@ -59,8 +61,8 @@ def comparison_table(entries: list[dict], records: Sequence[RunRecord]) -> pd.Da
     rows = []
     for e in entries:
         runs = [r for r in records if r.name == e["preset"] and r.dataset == e["dataset"]
-                and r.state == "completed" and e["metric"] in headline_scores(r.metrics or {})]  # fmt: skip
-        values = [headline_scores(r.metrics)[e["metric"]] for r in runs]
+                and r.state == "completed" and _score(r.metrics, e["metric"]) is not None]  # fmt: skip
+        values = [_score(r.metrics, e["metric"]) for r in runs]
         mean = float(pd.Series(values).mean()) if values else math.nan
         std = float(pd.Series(values).std(ddof=1)) if len(values) > 1 else math.nan
         rows.append({
@@ -72,6 +74,14 @@ def comparison_table(entries: list[dict], records: Sequence[RunRecord]) -> pd.Da
             if runs else "", "metric_settings": e.get("metric_settings", ""),
         })  # fmt: skip
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _score(metrics: dict | None, key: str) -> float | None:
+    """Entry ``key`` of a run's flat metrics dict as a float (None when absent or not a number)."""
+    if "." not in key:
+        return headline_scores(metrics or {}).get(key)
+    value = (metrics or {}).get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def to_markdown(table: pd.DataFrame) -> str:
@@ -124,7 +134,7 @@ def reproduce(
     for dataset in sorted({e["dataset"] for e in entries}):
         here = [e for e in entries if e["dataset"] == dataset]
         models = sorted({e["preset"] for e in here})
-        metrics = sorted({e["metric"] for e in here} & set(valid_metrics()))
+        metrics = sorted({e["metric"].split(".")[0] for e in here} & set(valid_metrics()))
         job = run_benchmark(models, [dataset], seeds, profile, metrics, out=out, device=device, executor=executor,
                             sanity=False, progress=progress, export=False, echo=echo, task=task)  # fmt: skip
         records += job.records
