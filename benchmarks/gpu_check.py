@@ -9,9 +9,10 @@ Usage::
 For each preset, on CUDA (``--device``, default ``cuda``):
 
 1. ``--steps`` (200) steps of the ``paper`` profile through the training core (precision as
-   the profile says; phases are fractions of the steps, so every phase runs): images/s over
-   the steps after the first log interval (which holds ``torch.compile``'s warm-up), peak
-   GPU memory (``torch.cuda.max_memory_allocated``, MiB);
+   the profile says; the phase lengths of phased models — :data:`PHASE_KEYS` — scaled by
+   ``steps / profile steps``, at least 1, so every phase runs): images/s over the steps
+   after the first log interval (which holds ``torch.compile``'s warm-up), peak GPU memory
+   (``torch.cuda.max_memory_allocated``, MiB);
 2. the first ``--agree-steps`` (50) steps twice more, from the same seed, in float32 and
    under bf16 autocast, logging every step: the largest and the median relative
    difference of each loss term (``|bf16 − fp32| / max(|fp32|, 1e-3)``, per step). GAN
@@ -20,7 +21,9 @@ For each preset, on CUDA (``--device``, default ``cuda``):
    metrics with FID unless ``--metrics``), its wall time and scores.
 
 Prints one JSON line per preset. Without a CUDA device it prints one JSON line
-``{"skipped": ...}`` and exits 0, so it can sit in scripts that also run on CPU machines.
+``{"skipped": ...}`` and exits 0, so it can sit in scripts that also run on CPU machines;
+``--device cpu`` runs the same checks on the CPU instead (a dry run of this script: no peak
+memory, and both precisions are float32 there).
 Target: under 8 minutes on one H100-class GPU for all presets (not yet measured: no GPU
 was available when it was written; see README "Performance").
 """
@@ -40,6 +43,15 @@ import torch
 
 #: loss columns of train_log.csv that are not loss terms
 NOT_LOSSES = ("step", "time", "images_per_s")
+#: model keys that are phase lengths or phase starts in steps (scaled with the run's length)
+PHASE_KEYS = ("posthoc_steps", "encoder_steps", "independent_steps", "cr_start_step")
+
+
+def scaled_phases(model_table: dict, profile_steps: int, steps: int) -> dict:
+    """The :data:`PHASE_KEYS` of a profile's model table scaled from ``profile_steps`` to
+    ``steps`` (rounded, at least 1; 0 stays 0), as model overrides."""
+    return {k: (max(1, round(v * steps / profile_steps)) if v else 0)
+            for k, v in model_table.items() if k in PHASE_KEYS}
 
 
 def read_log(run_dir: Path) -> list[dict]:
@@ -75,13 +87,18 @@ def loss_agreement(reference: list[dict], other: list[dict], floor: float = 1e-3
 def check_preset(preset: str, root: Path, *, steps: int, agree_steps: int, metrics, device: str) -> dict:
     """The JSON record of one preset (see the module docstring)."""
     from disbench.metrics.evaluate import evaluate_run
+    from disbench.presets import load_preset
     from disbench.train import train_run
 
-    out: dict = {"preset": preset, "profile": "paper", "device": torch.cuda.get_device_name(device)}
-    torch.cuda.reset_peak_memory_stats(device)
+    cuda = torch.device(device).type == "cuda"
+    out: dict = {"preset": preset, "profile": "paper", "device": torch.cuda.get_device_name(device) if cuda else device}
+    profile = load_preset(preset).profile("paper")
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
     log_every = max(1, steps // 10)
     run = train_run(preset, profile="paper", out_dir=root / f"{preset}-speed", device=device, progress=False,
-                    overrides={"steps": steps, "log_every": log_every, "checkpoint_every": steps})
+                    overrides={"steps": steps, "log_every": log_every, "checkpoint_every": steps,
+                               "model": scaled_phases(profile["model"], profile["steps"], steps)})
     config = json.loads((run / "config.json").read_text())
     rows = read_log(run)
     timed = rows[1:] or rows
@@ -89,13 +106,14 @@ def check_preset(preset: str, root: Path, *, steps: int, agree_steps: int, metri
     images = (timed[-1]["step"] - (rows[0]["step"] if len(rows) > 1 else 0)) * config["batch_size"]
     out.update(precision=config.get("precision"), batch_size=config["batch_size"], steps=steps,
                images_per_s=round(images / max(seconds, 1e-9), 1),
-               peak_memory_mib=round(torch.cuda.max_memory_allocated(device) / 2**20, 1))
+               peak_memory_mib=round(torch.cuda.max_memory_allocated(device) / 2**20, 1) if cuda else None)
     logs = {}
     for precision in ("float32", "bf16"):
         logs[precision] = read_log(train_run(
             preset, profile="paper", out_dir=root / f"{preset}-{precision}", device=device, progress=False,
             overrides={"steps": agree_steps, "log_every": 1, "checkpoint_every": agree_steps,
-                       "precision": precision}))
+                       "precision": precision,
+                       "model": scaled_phases(profile["model"], profile["steps"], agree_steps)}))
     out["bf16_vs_float32"] = loss_agreement(logs["float32"], logs["bf16"])
     t = time.perf_counter()
     result = evaluate_run(run, metrics, preset="default", device=device)
@@ -110,14 +128,13 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--agree-steps", type=int, default=50)
     ap.add_argument("--metrics", nargs="*", default=None, help="default: all default metrics with FID")
-    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--device", default="cuda", help="cuda, cuda:N, or cpu for a dry run")
     args = ap.parse_args(argv)
-    if not torch.cuda.is_available():
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
         print(json.dumps({"skipped": "no CUDA device here; run benchmarks/gpu_check.py on a GPU machine"}))
         return 0
     from disbench.presets import list_presets
 
-    torch.backends.cuda.matmul.allow_tf32 = True
     with tempfile.TemporaryDirectory() as tmp:
         for preset in args.presets or list_presets():
             t = time.perf_counter()

@@ -24,7 +24,7 @@ from disbench.leaderboard import headline_scores
 from disbench.results import RunRecord
 
 COLUMNS = ["paper", "preset", "model", "dataset", "metric", "source", "paper_value", "paper_std",
-           "disbench_mean", "disbench_std", "n_seeds", "delta", "profile", "metric_preset", "metric_settings"]  # fmt: skip
+           "disbench_mean", "disbench_std", "n_seeds", "delta", "profile", "metric_preset", "metric_settings", "note"]  # fmt: skip
 
 
 def reported_entries(paper: str | None = None) -> list[dict]:
@@ -71,7 +71,7 @@ def comparison_table(entries: list[dict], records: Sequence[RunRecord]) -> pd.Da
             "paper_std": float(e["std"]) if "std" in e else math.nan,
             "disbench_mean": mean, "disbench_std": std, "n_seeds": len(values), "delta": mean - float(e["value"]),
             "profile": runs[0].profile if runs else "", "metric_preset": runs[0].metrics.get("metric_preset", "")
-            if runs else "", "metric_settings": e.get("metric_settings", ""),
+            if runs else "", "metric_settings": e.get("metric_settings", ""), "note": e.get("note", ""),
         })  # fmt: skip
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -85,7 +85,8 @@ def _score(metrics: dict | None, key: str) -> float | None:
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    """The comparison as a Markdown table: paper value (± std), disbench mean ± std, delta."""
+    """The comparison as a Markdown table: paper value (± std), disbench mean ± std, delta; a
+    source whose entry notes "not re-checked" says so."""
     from tabulate import tabulate
 
     def pm(m, s):
@@ -93,7 +94,8 @@ def to_markdown(table: pd.DataFrame) -> str:
             return "—"
         return f"{m:.4g}" if math.isnan(s) else f"{m:.4g} ± {s:.2g}"
 
-    body = [[r.model, r.dataset, r.metric, r.source, pm(r.paper_value, r.paper_std),
+    body = [[r.model, r.dataset, r.metric, r.source + (" (not re-checked)" if r.note.startswith("not re-checked") else ""),
+             pm(r.paper_value, r.paper_std),
              pm(r.disbench_mean, r.disbench_std), "—" if math.isnan(r.delta) else f"{r.delta:+.4g}"]
             for r in table.itertuples()]  # fmt: skip
     head = ["Model", "Dataset", "Metric", "Source", "Paper", "disbench (mean ± std)", "Δ"]

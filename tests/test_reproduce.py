@@ -103,3 +103,13 @@ def test_an_entry_can_name_another_output_of_a_metric(setup, tmp_path, monkeypat
     table, _ = reproduce("smith2020", profile="quick", out=tmp_path / "res", progress=False, echo=lambda m: None)
     row = table.set_index("preset").loc["a"]
     assert row["metric"] == "mig.gap" and row["disbench_mean"] == 0.25 and row["delta"] == pytest.approx(-0.15)
+
+
+def test_entries_not_rechecked_say_so_in_the_table(setup, tmp_path):
+    d = tmp_path / "baselines"
+    text = PRESET.format(name="a", paper="smith2020", value=0.4) + 'note = "not re-checked: from memory"\n'
+    (d / "a.toml").write_text(text)
+    table, files = reproduce("smith2020", profile="quick", out=tmp_path / "res", progress=False, echo=lambda m: None)
+    assert table.set_index("preset").loc["a", "note"] == "not re-checked: from memory"
+    md = files["md"].read_text()
+    assert "Table 2 (not re-checked)" in md and md.count("not re-checked") == 1  # b's entry has no note
