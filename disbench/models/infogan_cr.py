@@ -134,17 +134,16 @@ class InfoGANCR(InfoGAN):
                          cr_z=rng.uniform(-1.0, 1.0, size=(batch_size, noise_dim)).astype(np.float32))
         return batch
 
-    def cr_logits(self, batch) -> torch.Tensor:
-        """``H``'s logits on the batch's pairs, generated now (two generator passes)."""
+    def pair_images(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch's pairs ``G(c_a, z), G(c_b, z)``, generated now (two generator passes,
+        each with its own batch-norm statistics)."""
         z = batch["cr_z"]
-        return self.cr_net(self.net_g(torch.cat([batch["cr_c_a"], z], 1)), self.net_g(torch.cat([batch["cr_c_b"], z], 1)))
+        return self.net_g(torch.cat([batch["cr_c_a"], z], 1)), self.net_g(torch.cat([batch["cr_c_b"], z], 1))
 
     def training_step(self, batch, step, optimizers):
-        if self.phase(step) == "cr":
+        if self.phase(step) == "cr":  # H's update on the current generator's pairs
             with torch.no_grad():
-                z = batch["cr_z"]
-                x_a = self.net_g(torch.cat([batch["cr_c_a"], z], 1))
-                x_b = self.net_g(torch.cat([batch["cr_c_b"], z], 1))
+                x_a, x_b = self.pair_images(batch)
             self.optimize(optimizers["cr"], F.cross_entropy(self.cr_net(x_a, x_b), batch["cr_k"].long()))
         # H is fixed during InfoGAN's D and G updates (eval mode: no further power iteration)
         with frozen(self.cr_net), eval_mode(self.cr_net):
@@ -155,7 +154,7 @@ class InfoGANCR(InfoGAN):
         (logged unweighted as ``cr_loss``)."""
         loss, terms = super().generator_loss(batch, gen_in, c)
         if "cr_k" in batch:
-            cr = F.cross_entropy(self.cr_logits(batch), batch["cr_k"].long())
+            cr = F.cross_entropy(self.cr_net(*self.pair_images(batch)), batch["cr_k"].long())
             loss = loss + self.config.cr_weight * cr
             terms["cr_loss"] = cr
         return loss, terms
