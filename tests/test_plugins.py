@@ -17,13 +17,12 @@ import torch
 
 from disbench.cli import main
 from disbench.errors import DisbenchError
-from disbench.models import Baseline, get_model_class
+from disbench.models import Baseline, builtin_models, get_model_class
 from disbench.plugins import PluginError, load_encoder
 from disbench.presets import load_preset
 from disbench.testing import ContractError, check_model
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-BUILTIN = ("beta_vae", "dcign", "infogan", "lsgan", "acgan", "sgan")
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +104,7 @@ def test_installed_package_registers_its_preset_and_model(tmp_path, monkeypatch)
 
 
 # --- the contract checker --------------------------------------------------------------------------
-@pytest.mark.parametrize("name", BUILTIN)
+@pytest.mark.parametrize("name", builtin_models())
 def test_contract_checker_passes_on_every_builtin(name):
     checks = check_model(name, batch_size=4)
     assert checks[-1] == "state_dict round trip" and len(checks) == 7
