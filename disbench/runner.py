@@ -86,6 +86,8 @@ class RunSpec:
             load); None for the built-in presets.
         encoder: for a row scored without training (supervision "external"): the outside
             encoder (``package.module:function`` or a TorchScript file); None otherwise.
+        generator: with ``encoder``: the outside generator (``package.module:function``) its
+            FID is computed from, or None (no sample metrics for the row).
         disbench_version: the version that planned the run.
     """
 
@@ -104,6 +106,7 @@ class RunSpec:
     variant: dict = field(default_factory=dict)
     preset: str | None = None
     encoder: str | None = None
+    generator: str | None = None
     disbench_version: str = __version__
 
     def to_dict(self) -> dict:
@@ -143,6 +146,7 @@ def plan_runs(
     *,
     sanity: bool = True,
     encoders: dict[str, str] | None = None,
+    generators: dict[str, str] | None = None,
 ) -> list[dict]:
     """The run specs of a job, trained runs first (then the outside encoders), then the sanity rows.
 
@@ -163,6 +167,9 @@ def plan_runs(
             ``.pt`` file, see :func:`disbench.plugins.load_encoder`): rows scored without
             training (supervision "external"), ranked beside the trained models. Each is
             loaded and probed here, so a broken one fails before any run is written.
+        generators: row name (one of ``encoders``) -> outside generator
+            (``package.module:function``, see :func:`disbench.plugins.load_generator`) for the
+            row's sample metrics (FID); probed here as well.
 
     Returns:
         A list of JSON-serialisable spec dicts (:meth:`RunSpec.to_dict`; each run's ``run.json``).
@@ -203,7 +210,8 @@ def plan_runs(
         shared = set.intersection(*(set(p.profiles) for p in presets.values()))
         if profile not in shared:
             raise unknown_name("profile", profile, shared)
-    external = _check_encoders(encoders, datasets, set(presets))
+    generators = dict(generators or {})
+    external = _check_encoders(encoders, generators, datasets, set(presets))
     metric_preset = metric_preset_for(profile)
     code_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS] or None
     specs = []
@@ -212,11 +220,12 @@ def plan_runs(
             for preset in presets.values():
                 specs.append(train_spec(preset, d, profile, seed, metrics))
             for name, (ref, num_codes) in external.items():
+                gen = generators.get(name)
                 specs.append(RunSpec(
                     kind="train", name=name, model=None, dataset=d, profile=profile, seed=seed,
-                    metrics=code_metrics, metric_preset=metric_preset, display_name=name,
+                    metrics=metrics if gen else code_metrics, metric_preset=metric_preset, display_name=name,
                     supervision="external", representation=f"outside encoder {ref} ({num_codes}-d)",
-                    config={"encoder": ref}, encoder=ref,
+                    config={"encoder": ref, **({"generator": gen} if gen else {})}, encoder=ref, generator=gen,
                 ).to_dict())  # fmt: skip
     sanity_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS]
     if sanity and sanity_metrics != []:
@@ -232,15 +241,23 @@ def plan_runs(
     return specs
 
 
-def _check_encoders(encoders: dict[str, str], datasets, taken: set[str]) -> dict[str, tuple[str, int]]:
-    """Load and probe every outside encoder on every dataset: name -> (reference, num_codes).
+def _check_encoders(encoders: dict[str, str], generators: dict[str, str], datasets,
+                    taken: set[str]) -> dict[str, tuple[str, int]]:  # fmt: skip
+    """Load and probe every outside encoder (and generator) on every dataset: name ->
+    (reference, num_codes).
 
     Raises:
-        InvalidInputError: a row name that is not an identifier or clashes with a preset.
-        PluginError: an encoder that does not load or returns bad codes.
+        InvalidInputError: a row name that is not an identifier or clashes with a preset; a
+            generator for a row that has no encoder.
+        PluginError: an encoder or generator that does not load or returns bad output.
     """
     from disbench import data, plugins
 
+    for name, ref in generators.items():
+        if name not in encoders:
+            raise InvalidInputError(f"generator {name}={ref} has no encoder row {name!r}; add --encoders {name}=...")
+        for d in datasets:
+            plugins.load_generator(ref, data.load(d).observation_shape)
     out = {}
     for name, ref in encoders.items():
         if not name.replace("-", "_").isidentifier() or name in taken or name in SANITY_ROWS:
@@ -366,7 +383,9 @@ def _score_external(spec: dict, run_dir: Path, device: str) -> None:
     if hasattr(dataset, "prepare"):
         dataset.prepare(progress=False)
     encode = plugins.load_encoder(spec["encoder"], dataset.observation_shape)
-    scores = evaluate(dataset, encode, spec["metrics"], preset=spec["metric_preset"], random_state=spec["seed"])
+    sample = plugins.load_generator(spec["generator"], dataset.observation_shape) if spec.get("generator") else None
+    scores = evaluate(dataset, encode, spec["metrics"], sample=sample, preset=spec["metric_preset"],
+                      random_state=spec["seed"], device=device)
     write_json_atomic(run_dir / "metrics.json", scores)
     write_json_atomic(run_dir / "status.json", {"state": "completed", "step": 0, "error": None})
 
@@ -466,11 +485,12 @@ def run_benchmark(
     echo: Callable[[str], None] = print,
     task: Callable | None = None,
     encoders: dict[str, str] | None = None,
+    generators: dict[str, str] | None = None,
 ) -> JobResult:
     """Run a whole job: plan, skip what is complete, execute the rest, export the leaderboard.
 
     Args:
-        models, datasets, seeds, profile, metrics, sanity, encoders: see :func:`plan_runs`.
+        models, datasets, seeds, profile, metrics, sanity, encoders, generators: see :func:`plan_runs`.
         out: the results directory (see :mod:`disbench.results`).
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` ... (passed to training and metrics).
         executor: a :mod:`disbench.executors` executor; default in-process, one run at a time.
@@ -489,7 +509,8 @@ def run_benchmark(
             anything is written to ``out``).
         ResultsStoreError: ``out`` holds a damaged index or one from another version.
     """
-    specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity, encoders=encoders)
+    specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity, encoders=encoders,
+                      generators=generators)
     result = execute(specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task)
     if export:
         result.exports = export_all(result.records, Path(out), echo=echo)

@@ -249,3 +249,26 @@ def test_checked_encoder_keeps_checking(broken):
     assert encode(torch.rand(3, 1, 64, 64)).shape == (3, 4)
     with pytest.raises(DisbenchError, match="must return"):
         load_encoder("broken.things:too_few", (1, 64, 64))
+
+
+def test_encoder_row_with_a_generator_gets_fid(tmp_path, monkeypatch):
+    from disbench.metrics import feature_net, fid
+    from disbench.runner import run_benchmark
+
+    tiny = feature_net.FeatureNetConfig(steps=2, batch_size=8, num_heldout=16)
+    monkeypatch.setattr(fid, "load_feature_net", lambda dataset, seed=0: feature_net.train_feature_net(
+        dataset, seed=seed, config=tiny, progress=False))
+    job = run_benchmark([], encoders={"centroid": "my_method.encoders:centroid"}, metrics=["mig", "fid"],
+                        generators={"centroid": "my_method.encoders:blank_sampler"}, out=tmp_path / "res",
+                        sanity=False, progress=False, export=False)
+    (record,) = job.records
+    assert record.state == "completed" and record.spec["supervision"] == "external"
+    assert record.metrics["fid"] > 0 and 0 <= record.metrics["mig"] <= 1
+
+
+def test_generator_without_its_encoder_row_exits_2(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(["run", "--encoders", "a=my_method.encoders:centroid", "--generators",
+                 "b=my_method.encoders:blank_sampler", "--out", str(out), "--no-progress"]) == 2
+    assert "generator b=my_method.encoders:blank_sampler has no encoder row 'b'" in capsys.readouterr().err
+    assert not out.exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 # options that take several space-separated values: --seeds 0 1 2
-LIST_OPTIONS = ("--models", "--encoders", "--datasets", "--seeds", "--metrics")
+LIST_OPTIONS = ("--models", "--encoders", "--generators", "--datasets", "--seeds", "--metrics")
 
 
 def expand_list_options(args: list[str], names) -> list[str]:
@@ -54,8 +54,8 @@ def parse_seeds(values) -> list[int]:
     return [int(s) for s in seeds]
 
 
-def parse_encoders(values) -> dict[str, str]:
-    """``("name=ref", ...)`` -> ``{name: ref}``.
+def parse_encoders(values, option: str) -> dict[str, str]:
+    """``("name=ref", ...)`` -> ``{name: ref}`` (the values of ``option``).
 
     Raises:
         InvalidInputError: an entry without ``=`` or a name given twice.
@@ -66,9 +66,9 @@ def parse_encoders(values) -> dict[str, str]:
     for value in values:
         name, sep, ref = value.partition("=")
         if not sep or not name.strip() or not ref.strip():
-            raise InvalidInputError(f"--encoders takes NAME=package.module:function or NAME=model.pt, got {value!r}")
+            raise InvalidInputError(f"{option} takes NAME=package.module:function, got {value!r}")
         if name.strip() in out:
-            raise InvalidInputError(f"--encoders names {name.strip()!r} twice")
+            raise InvalidInputError(f"{option} names {name.strip()!r} twice")
         out[name.strip()] = ref.strip()
     return out
 
@@ -99,6 +99,8 @@ def make_executor(executor_name: str, workers: int, address: str | None, retries
                    "of installed packages; 'all' (the default without --encoders) = every preset in baselines/.")
 @click.option("--encoders", "encoders", multiple=True, default=(),
               help="Rows scored without training: NAME=package.module:function or NAME=model.pt (repeatable).")
+@click.option("--generators", "generators", multiple=True, default=(),
+              help="FID for an --encoders row: NAME=package.module:function (n -> images in [0, 1]).")
 @click.option("--datasets", multiple=True, default=("dsprites",), show_default=True, help="Datasets.")
 @click.option("--seeds", multiple=True, default=("0",), show_default=True, help="Seeds (space-separated).")
 @click.option("--profile", default="quick", show_default=True,
@@ -112,7 +114,7 @@ def make_executor(executor_name: str, workers: int, address: str | None, retries
               help="Also score the sanity rows (ground truth, PCA, ICA, raw pixels).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
 @executor_options
-def command(models, encoders, datasets, seeds, profile, metrics, device, out, sanity, progress,
+def command(models, encoders, generators, datasets, seeds, profile, metrics, device, out, sanity, progress,
             executor_name, workers, address, retries):  # fmt: skip
     """Train and score baselines; print the leaderboard; write CSV, LaTeX, Markdown, HTML and a report.
 
@@ -125,13 +127,14 @@ def command(models, encoders, datasets, seeds, profile, metrics, device, out, sa
     from disbench.runner import run_benchmark
 
     metric_names = split_values(metrics)
-    rows = parse_encoders(encoders)
+    rows = parse_encoders(encoders, "--encoders")
     model_names = split_values(models) or ([] if rows else ["all"])
     result = run_benchmark(
         model_names, split_values(datasets), parse_seeds(seeds), profile,
         None if metric_names == ["default"] else metric_names,
         out=out, device=device, executor=make_executor(executor_name, workers, address, retries),
         sanity=sanity, progress=progress, echo=click.echo, encoders=rows,
+        generators=parse_encoders(generators, "--generators"),
     )  # fmt: skip
     if result.failed:
         raise click.ClickException(
