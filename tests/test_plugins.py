@@ -106,7 +106,12 @@ def test_installed_package_registers_its_preset_and_model(tmp_path, monkeypatch)
 # --- the contract checker --------------------------------------------------------------------------
 @pytest.mark.parametrize("name", builtin_models())
 def test_contract_checker_passes_on_every_builtin(name):
-    checks = check_model(name, batch_size=4)
+    """With the quick profile's settings where a preset of that name has them (smaller nets)."""
+    try:
+        config = load_preset(name).model_config("quick")
+    except DisbenchError:  # no preset of that name: the config's defaults
+        config = None
+    checks = check_model(name, batch_size=4, config=config)
     assert checks[-1] == "state_dict round trip" and len(checks) == 7
 
 
