@@ -17,7 +17,8 @@ K factors and the L active latents:
 * ``InfoE = mean_i (H_0 - H_i) / H_0``: the fraction of each factor's uncertainty a
   multinomial logistic regression (no penalty, balanced class weights, lbfgs, 100
   iterations) removes, ``H_i`` its training cross-entropy from all standardised latents
-  and ``H_0`` that of the same classifier on constant inputs.
+  and ``H_0`` that of the same classifier on constant inputs (discrete latents are
+  one-hot encoded instead of standardised).
 
 All three lie in [0, 1], higher is better; ``score`` is InfoM. Defaults: the authors'
 (their evaluation sample is the whole dataset; here 10,000 sampled points). Two edge
@@ -92,13 +93,22 @@ def _cross_entropy(x: np.ndarray, y: np.ndarray) -> float:
     return float(log_loss(y, model.predict_proba(x), labels=model.classes_))
 
 
-def infoe_from_codes(codes, factors) -> dict:
+def infoe_from_codes(codes, factors, *, discrete_latents: bool = False) -> dict:
     """InfoE: mean over factors of the normalised predictive information (see module docstring).
+
+    Args:
+        codes: float ``(N, num_codes)``, standardised (or one-hot encoded when
+            ``discrete_latents``) before the regression; factors: int ``(N, num_factors)``.
 
     Returns:
         ``{"infoe": float, "infoe_per_factor": list}``.
     """
-    z = _standardise(check_codes(codes))
+    z = check_codes(codes)
+    if discrete_latents:
+        enc = _encode_columns(z)
+        z = np.concatenate([np.eye(int(c.max()) + 1)[c] for c in enc.T], axis=1)
+    else:
+        z = _standardise(z)
     v = _encode_columns(check_factors(factors, len(z)))
     per = []
     for i in range(v.shape[1]):
@@ -138,7 +148,7 @@ def infomec_from_codes(codes, factors, *, discrete_latents: bool = False, n_neig
     else:
         infom = _normalised_max_share(pruned)
         infoc = _normalised_max_share(pruned.T) if pruned.shape[1] > 1 else 1.0
-    e = infoe_from_codes(z, v)
+    e = infoe_from_codes(z, v, discrete_latents=discrete_latents)
     return {"score": infom, "infom": infom, "infoe": e["infoe"], "infoc": infoc,
             "infoe_per_factor": e["infoe_per_factor"], "nmi": nmi.tolist(),
             "active_codes": np.flatnonzero(active).tolist()}
