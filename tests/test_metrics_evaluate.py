@@ -143,7 +143,7 @@ def test_bad_names_and_missing_pieces_raise(ds):
         evaluate(ds, CountingEncoder(), ["fid"])
     with pytest.raises(InvalidInputError, match="unknown setting"):
         evaluate(ds, CountingEncoder(), ["mig"], settings={"mig": {"bins": 3}})
-    with pytest.raises(InvalidInputError, match="lacks sample_factors"):
+    with pytest.raises(InvalidInputError, match="lacks num_factors, .*sample_factors"):
         evaluate(object(), CountingEncoder(), ["mig"])
     with pytest.raises(InvalidInputError, match="single value"):
         evaluate(TinyDataset((3, 1)), CountingEncoder(), ["mig"], settings={"mig": TINY["mig"]})

@@ -33,7 +33,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
 
 from disbench.errors import InvalidInputError
+from disbench.metrics.codes import as_encoder, as_ground_truth, default_batch_size
 from disbench.metrics.utils import check_codes
+from disbench.rng import as_generator
 
 CORRELATIONS = ("lasso", "spearman")
 
@@ -89,8 +91,9 @@ def udr_from_codes(codes, kl=None, *, correlation: str = "lasso", kl_threshold: 
     Args:
         codes: a sequence of M >= 2 float arrays ``(N, d_m)``, one per model, row i of each
             the code of the same observation i.
-        kl: None (every latent informative) or a sequence of M float arrays ``(d_m,)``: each
-            latent's mean KL divergence to the prior (nats).
+        kl: None (every latent informative) or a sequence of M entries, each a float array
+            ``(d_m,)`` of the latents' mean KL divergence to the prior (nats) or None (that
+            model's latents all informative).
         correlation: ``"lasso"`` (default) or ``"spearman"``.
         kl_threshold: latents with mean KL <= this are uninformative (0.01).
         alpha: the Lasso's L1 weight (0.1).
@@ -117,6 +120,9 @@ def udr_from_codes(codes, kl=None, *, correlation: str = "lasso", kl_threshold: 
             raise InvalidInputError(f"UDR: {len(kl)} KL vectors for {len(zs)} models")
         masks = []
         for m, (k, z) in enumerate(zip(kl, zs)):
+            if k is None:
+                masks.append(np.ones(z.shape[1], dtype=bool))
+                continue
             k = np.asarray(k, dtype=np.float64)
             if k.shape != (z.shape[1],):
                 raise InvalidInputError(f"UDR: KL of model {m} has shape {k.shape}, expected ({z.shape[1]},)")
@@ -131,3 +137,64 @@ def udr_from_codes(codes, kl=None, *, correlation: str = "lasso", kl_threshold: 
                 pairwise[a, b] = relative_strength(r[masks[a]][:, masks[b]])
     scores = [float(np.median(np.delete(pairwise[:, i], i))) for i in range(m)]
     return {"model_scores": scores, "pairwise": pairwise.tolist(), "num_informative": [int(k.sum()) for k in masks]}
+
+
+def codes_and_kl(encode, observations, *, batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Codes of ``observations`` and, for a model with a Gaussian posterior, each latent's KL.
+
+    A torch module with ``posterior(x) -> (mu, logvar)`` (the VAE baselines) gives
+    ``codes = mu`` and ``KL_j = mean 1/2 (mu_j^2 + exp(logvar_j) - logvar_j - 1)`` (the KL of
+    ``N(mu, exp(logvar))`` to ``N(0, 1)``, as disentanglement_lib's UDR evaluation); any
+    other encoder gives its codes and None.
+
+    Returns:
+        ``(codes float64 (N, d), kl float64 (d,) or None)``.
+    """
+    posterior = getattr(encode, "posterior", None)
+    batch = batch_size or default_batch_size(encode)
+    if posterior is None:
+        fn = as_encoder(encode)
+        codes = [np.asarray(_numpy(fn(observations[i:i + batch])), dtype=np.float64)
+                 for i in range(0, len(observations), batch)]
+        return np.concatenate(codes), None
+    import torch
+
+    device = next(encode.parameters()).device
+    mus, kls = [], []
+    with torch.no_grad():
+        for i in range(0, len(observations), batch):
+            x = torch.from_numpy(np.ascontiguousarray(observations[i:i + batch], dtype=np.float32)).to(device)
+            mu, logvar = (t.double().cpu() for t in posterior(x))
+            mus.append(mu.numpy())
+            kls.append((0.5 * (mu**2 + logvar.exp() - logvar - 1)).numpy())
+    return np.concatenate(mus), np.concatenate(kls).mean(axis=0)
+
+
+def _numpy(codes):
+    return codes.detach().cpu().double().numpy() if hasattr(codes, "detach") else codes
+
+
+def udr(dataset, encoders, *, random_state=0, num_points: int = 1_000, correlation: str = "lasso",
+        kl_threshold: float = 0.01, batch_size: int | None = None) -> dict:
+    """UDR of several trained models of one method on the same sampled observations.
+
+    Args:
+        dataset: a ground-truth dataset or a disentanglement_lib-style object (only its
+            observations are used: UDR needs no labels).
+        encoders: M >= 2 encoders (see :mod:`disbench.metrics.codes`); a model with a
+            ``posterior`` also gives each latent's KL (see :func:`codes_and_kl`).
+        random_state: Generator or int seed.
+        num_points: sampled observations (1,000, ``udr.gin``).
+        correlation, kl_threshold: see :func:`udr_from_codes`.
+        batch_size: observations per encoder call.
+
+    Returns:
+        :func:`udr_from_codes`'s dict plus ``"informative"``: ``"kl"`` or ``"all"`` per model.
+    """
+    data = as_ground_truth(dataset)
+    rng = as_generator(random_state)
+    observations = data.sample_observations_from_factors(data.sample_factors(int(num_points), rng), rng)
+    pairs = [codes_and_kl(e, observations, batch_size=batch_size) for e in encoders]
+    out = udr_from_codes([p[0] for p in pairs], [p[1] for p in pairs], correlation=correlation,
+                         kl_threshold=kl_threshold)
+    return {**out, "informative": ["all" if p[1] is None else "kl" for p in pairs]}
