@@ -288,13 +288,16 @@ class ResultsStore:
         return None if row is None else RunRecord.from_row(row)
 
     def find(self, prefix: str) -> RunRecord:
-        """The one record whose run id starts with ``prefix``.
+        """The one record whose run id starts with ``prefix`` (case-sensitive, taken literally:
+        ``_`` and ``%`` are not wildcards).
 
         Raises:
             UnknownNameError: no run or several runs match.
         """
         with self._connect() as con:
-            rows = con.execute("SELECT * FROM runs WHERE run_id LIKE ? ORDER BY run_id", (prefix + "%",)).fetchall()
+            rows = con.execute(
+                "SELECT * FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY run_id", (len(prefix), prefix)
+            ).fetchall()
         if len(rows) != 1:
             what = "no run" if not rows else f"{len(rows)} runs"
             raise UnknownNameError(f"{what} in {self.root} match {prefix!r}; see `disbench results list {self.root}`")
