@@ -25,6 +25,7 @@ A pair with no informative latent scores 0 (the reference gives NaN).
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -198,3 +199,68 @@ def udr(dataset, encoders, *, random_state=0, num_points: int = 1_000, correlati
     out = udr_from_codes([p[0] for p in pairs], [p[1] for p in pairs], correlation=correlation,
                          kl_threshold=kl_threshold)
     return {**out, "informative": ["all" if p[1] is None else "kl" for p in pairs]}
+
+
+def udr_of_runs(root, run_ids, *, random_state=0, num_points: int = 1_000, correlation: str = "lasso",
+                kl_threshold: float = 0.01, device: str = "auto") -> dict[str, float]:
+    """UDR of a group of completed training runs in a results store, written into each run.
+
+    The group is what UDR ranks: runs of one method on one dataset (seeds, or a
+    hyper-parameter sweep of it — a ``disbench study`` group). Every run's model encodes the
+    same ``num_points`` observations; each run's ``metrics.json`` gets ``"udr"`` (its score),
+    ``"udr.group"`` (the run ids, in order), ``"udr.pairwise"`` (its row of the pairwise
+    scores), ``"udr.informative"``, ``"udr.num_informative"`` and ``"udr.settings"``, and
+    its index row is refreshed.
+
+    Args:
+        root: the results directory.
+        run_ids: ids of >= 2 completed ``train`` runs on one dataset.
+        random_state: seed of the sampled observations.
+        num_points, correlation, kl_threshold: see :func:`udr`.
+        device: where the models run.
+
+    Returns:
+        ``{run_id: UDR}``.
+
+    Raises:
+        InvalidInputError: fewer than 2 runs, a run that is not a completed training run,
+            runs on different datasets.
+        UnknownNameError: an unknown run id.
+    """
+    from disbench.errors import unknown_name
+    from disbench.io import write_json_atomic
+    from disbench.results import ResultsStore
+    from disbench.train import load_run
+
+    run_ids = list(dict.fromkeys(run_ids))
+    if len(run_ids) < 2:
+        raise InvalidInputError("UDR ranks runs of one method against each other: give at least 2 run ids")
+    store = ResultsStore(root, create=False)
+    records = []
+    for rid in run_ids:
+        record = store.get(rid)
+        if record is None:
+            raise unknown_name("run", rid, [r.run_id for r in store.records()])
+        if record.kind != "train" or record.state != "completed":
+            raise InvalidInputError(f"UDR needs completed training runs; run {rid} is a {record.state} {record.kind} run")
+        records.append(record)
+    if len({r.dataset for r in records}) != 1:
+        raise InvalidInputError("UDR compares models on the same observations: the runs use different datasets")
+    models, dataset = [], None
+    for rid in run_ids:
+        model, ds, _ = load_run(store.run_dir(rid), device=device)
+        models.append(model)
+        dataset = dataset or ds
+    out = udr(dataset, models, random_state=random_state, num_points=num_points, correlation=correlation,
+              kl_threshold=kl_threshold)
+    settings = {"num_points": int(num_points), "correlation": correlation, "kl_threshold": kl_threshold,
+                "random_state": random_state if isinstance(random_state, int) else None}
+    for i, rid in enumerate(run_ids):
+        path = store.run_dir(rid) / "metrics.json"
+        metrics = json.loads(path.read_text()) if path.exists() else {}
+        metrics.update({"udr": out["model_scores"][i], "udr.group": run_ids, "udr.pairwise": out["pairwise"][i],
+                        "udr.informative": out["informative"][i], "udr.num_informative": out["num_informative"][i],
+                        "udr.settings": settings})
+        write_json_atomic(path, metrics)
+        store.sync(rid)
+    return dict(zip(run_ids, out["model_scores"]))
