@@ -107,7 +107,7 @@ def plan_runs(
         InvalidInputError: no models, datasets or seeds, or a negative seed.
     """
     from disbench import data
-    from disbench.metrics.evaluate import SAMPLE_METRICS  # need generated images: not for sanity rows
+    from disbench.metrics.evaluate import GROUP_METRICS, SAMPLE_METRICS  # not for sanity rows
     from disbench.presets import list_presets, load_preset
 
     names = list_presets() if models == "all" or list(models) == ["all"] else list(dict.fromkeys(models))
@@ -141,7 +141,7 @@ def plan_runs(
                         preset.display_name, preset.supervision, preset.representation, preset.profile(profile),
                     )
                 )  # fmt: skip
-    sanity_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS]
+    sanity_metrics = None if metrics is None else [m for m in metrics if m not in (*SAMPLE_METRICS, *GROUP_METRICS)]
     if sanity and sanity_metrics != []:
         for d in datasets:
             for seed in seeds:
@@ -181,12 +181,15 @@ def spec_steps(spec: dict) -> int:
 
 
 def is_complete(record: RunRecord, spec: dict) -> bool:
-    """True when ``record`` holds a finished run with every metric ``spec`` asks for at its metric preset."""
+    """True when ``record`` holds a finished run with every metric ``spec`` asks for at its
+    metric preset (metrics of a group of runs, UDR, are scored after the runs: not counted)."""
+    from disbench.metrics.evaluate import GROUP_METRICS
+
     if record.state != "completed" or record.metrics is None:
         return False
     if record.metrics.get("metric_preset", "default") != spec["metric_preset"]:
         return False
-    return all(m in record.metrics for m in spec["metrics"] or ())
+    return all(m in record.metrics for m in spec["metrics"] or () if m not in GROUP_METRICS)
 
 
 # --- executing one run (runs in the worker) -------------------------------------------------
@@ -216,15 +219,20 @@ def execute_run(spec: dict, root: str | Path, *, device: str = "auto", threads: 
 
 def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
     from disbench.metrics import evaluate_run
+    from disbench.metrics.evaluate import GROUP_METRICS
     from disbench.train import train_run
 
     train_run(
         spec["name"], dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
         out_dir=run_dir, device=device, progress=False,
     )  # fmt: skip
-    evaluate_run(
-        run_dir, metrics=spec["metrics"], preset=spec["metric_preset"], device=device, random_state=spec["seed"]
-    )
+    metrics = spec["metrics"]
+    if metrics is not None:
+        metrics = [m for m in metrics if m not in GROUP_METRICS]  # scored over the group, after the runs
+        if not metrics:
+            write_json_atomic(run_dir / "metrics.json", {"metric_preset": spec["metric_preset"]})
+            return
+    evaluate_run(run_dir, metrics=metrics, preset=spec["metric_preset"], device=device, random_state=spec["seed"])
 
 
 def _score_sanity(spec: dict, run_dir: Path, device: str) -> None:
@@ -398,12 +406,55 @@ def run_benchmark(
             if record.state != "completed":
                 echo(f"run {record.run_id} failed: {record.error}")
     ordered = [records[s["run_id"]] for s in specs]
+    from disbench.metrics.evaluate import GROUP_METRICS
+
+    if any(m in GROUP_METRICS for m in metrics or ()):
+        ordered = score_groups(ordered, out, device=device, echo=echo)
     result = JobResult(ordered, skipped)
     if todo:
         echo(f"{len(todo) - len(result.failed)} of {len(todo)} run(s) finished in {time.time() - start:.0f} s")
     if export:
         result.exports = export_all(ordered, Path(out), echo=echo)
     return result
+
+
+def score_groups(records: list[RunRecord], out: str | Path, *, device: str = "auto",
+                 echo: Callable[[str], None] = print) -> list[RunRecord]:
+    """Score UDR over each group of completed training runs of one preset (its seeds) on
+    one dataset and profile, and write it into every run of the group
+    (:func:`disbench.metrics.udr.udr_of_runs`, at the metric preset's UDR settings, seed 0).
+
+    A group already scored over exactly these runs is skipped; a group of one run cannot be
+    ranked and is said so. A ``disbench study`` group (a grid over one method's
+    hyper-parameters) is scored the same way by passing its run ids to ``udr_of_runs``.
+
+    Returns:
+        ``records`` re-read from the store.
+    """
+    from disbench.errors import DisbenchError
+    from disbench.metrics.evaluate import PRESETS
+    from disbench.metrics.udr import udr_of_runs
+
+    store = ResultsStore(out)
+    groups: dict[tuple, list[RunRecord]] = {}
+    for r in records:
+        if r.kind == "train" and r.state == "completed":
+            groups.setdefault((r.name, r.dataset, r.profile, r.metric_preset or "default"), []).append(r)
+    for (name, dataset, profile, preset), group in sorted(groups.items()):
+        ids = [r.run_id for r in sorted(group, key=lambda r: r.seed)]
+        if len(ids) < 2:
+            echo(f"UDR: {name} ({profile}) on {dataset} has one completed run; UDR ranks several (run 2+ seeds)")
+            continue
+        if all((r.metrics or {}).get("udr.group") == ids for r in group):
+            continue
+        try:
+            scores = udr_of_runs(out, ids, device=device, **PRESETS[preset.split("+")[0]]["udr"])
+        except DisbenchError as e:
+            echo(f"UDR of {name} ({profile}) on {dataset} failed: {e}")
+            continue
+        echo(f"UDR of {name} ({profile}) on {dataset} over {len(ids)} runs: "
+             + ", ".join(f"{s:.3f}" for s in scores.values()))
+    return [store.get(r.run_id) or r for r in records]
 
 
 def export_all(records: list[RunRecord], out: Path, echo: Callable[[str], None] = print) -> dict[str, Path]:

@@ -95,3 +95,13 @@ def test_an_object_lacking_the_interface_is_refused():
 
     with pytest.raises(InvalidInputError, match="lacks num_factors"):
         mig(NoFactors(), encode)
+
+
+def test_evaluate_says_the_cache_is_off_and_where_the_data_came_from():
+    from disbench.metrics import evaluate
+
+    r = evaluate(MinimalGroundTruth(), encode, ["mig", "irs"], settings={"mig": {"num_train": 300},
+                                                                          "irs": {"num_train": 300}})
+    assert r["codes.cached"] is False and r["codes.cache"].startswith("off: dataset MinimalGroundTruth")
+    assert r["dataset.source"] == "object" and r["dataset.class"].endswith("MinimalGroundTruth")
+    assert r["codes.num_encoded"] == 600  # nothing cached: both metrics' points encoded

@@ -32,8 +32,9 @@ from __future__ import annotations
 import numpy as np
 
 from disbench.errors import InvalidInputError
-from disbench.metrics.codes import CodeCache
+from disbench.metrics.codes import cache_and_rng
 from disbench.metrics.dci import dci_from_codes
+from disbench.metrics.spec import metric
 from disbench.metrics.utils import check_factors
 from disbench.rng import as_generator
 
@@ -113,7 +114,8 @@ def dci_es_from_codes(train_codes, train_factors, test_codes, test_factors, *, d
             "baseline_error": baseline}
 
 
-def dci_es(dataset, encode, *, random_state=0, num_train: int = 10_000, num_test: int = 5_000, depths=DEPTHS,
+@metric("dci_es", quick={"num_train": 2_500, "num_test": 1_000}, by_default=False)
+def dci_es(dataset, encode, *, random_state=0, num_train: int = 10_000, num_test: int = 5_000, depths: tuple = DEPTHS,
            n_jobs: int | None = None) -> dict:
     """DCI-ES of a representation on a ground-truth dataset.
 
@@ -126,6 +128,6 @@ def dci_es(dataset, encode, *, random_state=0, num_train: int = 10_000, num_test
     Returns:
         See :func:`dci_es_from_codes`.
     """
-    rng = as_generator(random_state)
-    x_train, y_train, x_test, y_test = CodeCache.wrap(dataset, encode).sample_train_test(num_train, num_test, rng)
+    cache, rng = cache_and_rng(dataset, encode, random_state)
+    x_train, y_train, x_test, y_test = cache.sample_train_test(num_train, num_test, rng)
     return dci_es_from_codes(x_train, y_train, x_test, y_test, depths=depths, random_state=rng, n_jobs=n_jobs)

@@ -38,7 +38,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 from disbench.errors import InvalidInputError
-from disbench.metrics.codes import CodeCache
+from disbench.metrics.codes import cache_and_rng
+from disbench.metrics.spec import metric
 from disbench.metrics.utils import check_codes, check_factors, entropy, mutual_information, require_classes
 from disbench.rng import as_generator
 
@@ -154,6 +155,7 @@ def infomec_from_codes(codes, factors, *, discrete_latents: bool = False, n_neig
             "active_codes": np.flatnonzero(active).tolist()}
 
 
+@metric("infomec", quick={"num_train": 2_500}, by_default=False)
 def infomec(dataset, encode, *, random_state=0, num_train: int = 10_000, n_neighbors: int = 10,
             discrete_latents: bool = False) -> dict:
     """InfoMEC of a representation on a ground-truth dataset.
@@ -167,7 +169,7 @@ def infomec(dataset, encode, *, random_state=0, num_train: int = 10_000, n_neigh
     Returns:
         See :func:`infomec_from_codes`.
     """
-    rng = as_generator(random_state)
-    codes, factors = CodeCache.wrap(dataset, encode).sample(int(num_train), rng)
+    cache, rng = cache_and_rng(dataset, encode, random_state)
+    codes, factors = cache.sample(int(num_train), rng)
     return infomec_from_codes(codes, factors, discrete_latents=discrete_latents, n_neighbors=n_neighbors,
                               random_state=rng)

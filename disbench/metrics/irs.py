@@ -33,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 
 from disbench.errors import InvalidInputError
-from disbench.metrics.codes import CodeCache
+from disbench.metrics.codes import cache_and_rng
+from disbench.metrics.spec import metric
 from disbench.metrics.utils import check_codes, check_factors, histogram_discretize
 
 
@@ -82,6 +83,9 @@ def irs_from_codes(codes, factors, *, diff_quantile: float = 0.99, factor_bins: 
             "max_deviations": max_dev.tolist()}
 
 
+# IRS at its default size in quick too: with the code cache 10,000 points cost little, and the
+# per-value quantiles are biased on small samples
+@metric("irs", quick={}, by_default=False)
 def irs(dataset, encode, *, random_state=0, num_train: int = 10_000, diff_quantile: float = 0.99,
         factor_bins: int | None = 20) -> dict:
     """IRS of a representation on a ground-truth dataset.
@@ -96,5 +100,6 @@ def irs(dataset, encode, *, random_state=0, num_train: int = 10_000, diff_quanti
     Returns:
         See :func:`irs_from_codes`.
     """
-    codes, factors = CodeCache.wrap(dataset, encode).sample(int(num_train), random_state)
+    cache, rng = cache_and_rng(dataset, encode, random_state)
+    codes, factors = cache.sample(int(num_train), rng)
     return irs_from_codes(codes, factors, diff_quantile=diff_quantile, factor_bins=factor_bins)

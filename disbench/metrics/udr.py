@@ -35,6 +35,7 @@ from sklearn.linear_model import Lasso
 
 from disbench.errors import InvalidInputError
 from disbench.metrics.codes import as_encoder, as_ground_truth, default_batch_size
+from disbench.metrics.spec import metric
 from disbench.metrics.utils import check_codes
 from disbench.rng import as_generator
 
@@ -175,8 +176,9 @@ def _numpy(codes):
     return codes.detach().cpu().double().numpy() if hasattr(codes, "detach") else codes
 
 
+@metric("udr", quick={}, inputs="runs", by_default=False)
 def udr(dataset, encoders, *, random_state=0, num_points: int = 1_000, correlation: str = "lasso",
-        kl_threshold: float = 0.01, batch_size: int | None = None) -> dict:
+        kl_threshold: float = 0.01) -> dict:
     """UDR of several trained models of one method on the same sampled observations.
 
     Args:
@@ -187,7 +189,6 @@ def udr(dataset, encoders, *, random_state=0, num_points: int = 1_000, correlati
         random_state: Generator or int seed.
         num_points: sampled observations (1,000, ``udr.gin``).
         correlation, kl_threshold: see :func:`udr_from_codes`.
-        batch_size: observations per encoder call.
 
     Returns:
         :func:`udr_from_codes`'s dict plus ``"informative"``: ``"kl"`` or ``"all"`` per model.
@@ -195,7 +196,7 @@ def udr(dataset, encoders, *, random_state=0, num_points: int = 1_000, correlati
     data = as_ground_truth(dataset)
     rng = as_generator(random_state)
     observations = data.sample_observations_from_factors(data.sample_factors(int(num_points), rng), rng)
-    pairs = [codes_and_kl(e, observations, batch_size=batch_size) for e in encoders]
+    pairs = [codes_and_kl(e, observations) for e in encoders]
     out = udr_from_codes([p[0] for p in pairs], [p[1] for p in pairs], correlation=correlation,
                          kl_threshold=kl_threshold)
     return {**out, "informative": ["all" if p[1] is None else "kl" for p in pairs]}

@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from disbench.errors import InvalidInputError
-from disbench.metrics.codes import CodeCache
+from disbench.metrics.codes import cache_and_rng
+from disbench.metrics.spec import metric
 from disbench.metrics.utils import check_codes, histogram_discretize, mutual_information
 
 
@@ -92,6 +93,8 @@ def unsupervised_from_codes(codes, *, num_bins: int = 20) -> dict:
             "mutual_info_score": float(mi.sum() / (k * k - k))}
 
 
+# the default size in quick too (the plug-in MI is biased upward on small samples; codes are cached)
+@metric("unsupervised", quick={}, by_default=False)
 def unsupervised(dataset, encode, *, random_state=0, num_train: int = 10_000, num_bins: int = 20) -> dict:
     """Unsupervised scores of a representation on ``num_train`` sampled observations.
 
@@ -104,5 +107,6 @@ def unsupervised(dataset, encode, *, random_state=0, num_train: int = 10_000, nu
     Returns:
         See :func:`unsupervised_from_codes`.
     """
-    codes, _ = CodeCache.wrap(dataset, encode).sample(int(num_train), random_state)
+    cache, rng = cache_and_rng(dataset, encode, random_state)
+    codes, _ = cache.sample(int(num_train), rng)
     return unsupervised_from_codes(codes, num_bins=num_bins)
