@@ -13,6 +13,11 @@ name            sampling function                     paper
 ``dci``         :func:`dci`                           Eastwood & Williams 2018
 ``sap``         :func:`sap_score`                     Kumar et al. 2018
 ``modularity``  :func:`modularity_explicitness`       Ridgeway & Mozer 2018
+``irs``         :func:`irs`                           Suter et al. 2019
+``unsupervised`` :func:`unsupervised`                 Locatello et al. 2019 (disentanglement_lib)
+``dci_es``      :func:`dci_es`                        Eastwood et al. 2023
+``infomec``     :func:`infomec`                       Hsu et al. 2023
+``udr``         :func:`disbench.metrics.udr.udr`      Duan et al. 2020 (a group of runs)
 ``fid``/``kid``  :mod:`disbench.metrics.generated`     Heusel et al. 2017 / Bińkowski et al. 2018
 ==============  ====================================  ==========================================
 
@@ -41,7 +46,7 @@ from disbench.metrics.modularity import (
     modularity_from_mutual_information,
 )
 from disbench.metrics.sap import sap_from_codes, sap_from_score_matrix, sap_score
-from disbench.metrics.udr import udr_from_codes
+from disbench.metrics.udr import udr, udr_from_codes, udr_of_runs
 from disbench.metrics.unsupervised import (
     gaussian_total_correlation,
     gaussian_wasserstein_correlation,
@@ -82,7 +87,9 @@ __all__ = [
     "sap_from_codes",
     "sap_from_score_matrix",
     "sap_score",
+    "udr",
     "udr_from_codes",
+    "udr_of_runs",
     "unsupervised",
     "unsupervised_from_codes",
 ]
