@@ -232,3 +232,20 @@ def test_study_classifier_is_one_vs_rest_liblinear():
     assert not np.allclose(study.predict_proba(x), current.predict_proba(x))
     with pytest.raises(UnknownNameError, match="classifier"):
         logistic_regression("newest", 0)
+
+
+@pytest.mark.parametrize("case", ["plain", "ties", "unique_label"])
+def test_knn_mutual_information_equals_sklearn_mutual_info_classif(case):
+    from sklearn.feature_selection import mutual_info_classif
+
+    from disbench.metrics.infomec import knn_mutual_information
+
+    rng = np.random.default_rng(10)
+    y = rng.integers(0, 7, 3000)
+    x = y * 0.3 + rng.normal(size=3000)
+    if case == "ties":
+        x = np.round(x, 1)
+    if case == "unique_label":
+        y[0] = 99
+    want = mutual_info_classif(x[:, None], y, discrete_features=False, n_neighbors=10, random_state=3)[0]
+    assert knn_mutual_information(x, y, n_neighbors=10, random_state=3) == pytest.approx(want, abs=1e-12)
