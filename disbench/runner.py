@@ -420,13 +420,14 @@ def run_benchmark(
 
 def score_groups(records: list[RunRecord], out: str | Path, *, device: str = "auto",
                  echo: Callable[[str], None] = print) -> list[RunRecord]:
-    """Score UDR over each group of completed training runs of one preset (its seeds) on
+    """Score UDR over each group of completed training runs of one preset and hyper-parameter
+    setting (its seeds, as Duan et al. 2020 compare models that differ only in their seed) on
     one dataset and profile, and write it into every run of the group
     (:func:`disbench.metrics.udr.udr_of_runs`, at the metric preset's UDR settings, seed 0).
 
     A group already scored over exactly these runs is skipped; a group of one run cannot be
-    ranked and is said so. A ``disbench study`` group (a grid over one method's
-    hyper-parameters) is scored the same way by passing its run ids to ``udr_of_runs``.
+    ranked and is said so. A study's runs group by their ``variant`` (the grid value), so a
+    study can call this on its records as ``run_benchmark`` does.
 
     Returns:
         ``records`` re-read from the store.
@@ -439,8 +440,9 @@ def score_groups(records: list[RunRecord], out: str | Path, *, device: str = "au
     groups: dict[tuple, list[RunRecord]] = {}
     for r in records:
         if r.kind == "train" and r.state == "completed":
-            groups.setdefault((r.name, r.dataset, r.profile, r.metric_preset or "default"), []).append(r)
-    for (name, dataset, profile, preset), group in sorted(groups.items()):
+            variant = json.dumps(r.spec.get("variant"), sort_keys=True)  # a study's hyper-parameter value
+            groups.setdefault((r.name, variant, r.dataset, r.profile, r.metric_preset or "default"), []).append(r)
+    for (name, _variant, dataset, profile, preset), group in sorted(groups.items()):
         ids = [r.run_id for r in sorted(group, key=lambda r: r.seed)]
         if len(ids) < 2:
             echo(f"UDR: {name} ({profile}) on {dataset} has one completed run; UDR ranks several (run 2+ seeds)")

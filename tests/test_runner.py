@@ -7,6 +7,7 @@ process pool) so these tests do not depend on long training.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -257,7 +258,8 @@ def test_udr_is_scored_per_preset_over_its_seeds_after_the_runs(presets, fakes, 
             store.sync(rid)
         return {rid: 0.5 + i / 10 for i, rid in enumerate(run_ids)}
 
-    monkeypatch.setattr("disbench.metrics.udr.udr_of_runs", udr_of_runs)
+    # the module (disbench.metrics.udr, the attribute, is the sampling function)
+    monkeypatch.setattr(importlib.import_module("disbench.metrics.udr"), "udr_of_runs", udr_of_runs)
     out = tmp_path / "res"
     kw = dict(seeds=[0, 1], metrics=["mig", "udr"], out=out, sanity=False, progress=False, export=False,
               echo=lambda s: None)
