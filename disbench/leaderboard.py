@@ -132,9 +132,9 @@ def data_source(metrics: dict) -> str:
     if source == "procedural":
         return "procedural render"
     if source == "file":
-        match = "matches" if metrics.get("dataset.sha256_matches_manifest") else "differs from"
-        return (f"published file {metrics.get('dataset.file', '')} (sha256 {str(metrics.get('dataset.sha256', ''))[:12]}, "
-                f"{match} the manifest)")
+        match = {True: "matches the manifest", False: "differs from the manifest"}.get(
+            metrics.get("dataset.sha256_matches_manifest"), "the manifest publishes none")
+        return f"published file {metrics.get('dataset.file', '')} (sha256 {str(metrics.get('dataset.sha256', ''))[:12]}, {match})"
     if source == "object":
         return f"dataset object {metrics.get('dataset.class', '')}"
     return ""

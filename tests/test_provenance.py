@@ -1,11 +1,11 @@
 """Dataset provenance recorded with every score (disbench.data.provenance)."""
 
 import hashlib
-import json
 
 from metrics_helpers import TinyDataset
 
-from disbench.data.provenance import CHECKSUMS, file_sha256, provenance
+from disbench.data.integrity import read_record
+from disbench.data.provenance import file_sha256, provenance
 
 
 class FileTiny(TinyDataset):
@@ -24,7 +24,7 @@ def test_procedural_file_and_foreign_sources(tmp_path, monkeypatch):
     out = provenance(FileTiny(f))
     assert out["dataset.source"] == "file" and out["dataset.file"] == "tiny.npz"
     assert out["dataset.sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
-    assert out["dataset.sha256_matches_manifest"] is False  # "tiny" has no manifest to match
+    assert out["dataset.sha256_matches_manifest"] is None  # "tiny" has no manifest to match
     assert provenance(object())["dataset.source"] == "object"
 
 
@@ -33,7 +33,6 @@ def test_checksum_is_remembered_per_file_version(tmp_path, monkeypatch):
     f = tmp_path / "x.bin"
     f.write_bytes(b"a")
     first = file_sha256(f)
-    memo = json.loads((tmp_path / "data" / CHECKSUMS).read_text())
-    assert list(memo.values()) == [first]
+    assert read_record(f)["sha256"] == first  # kept beside the file, as disbench.data.integrity does
     f.write_bytes(b"bb")  # a new version (size changed): hashed again
     assert file_sha256(f) == hashlib.sha256(b"bb").hexdigest() != first

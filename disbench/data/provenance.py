@@ -1,47 +1,35 @@
 """Where a dataset's observations come from, for the record every score carries.
 
 Numbers compared with the literature must say whether they were computed on disbench's
-procedural render of a dataset or on the published file, and which file: the file's
-sha256 (computed once per file version and remembered in ``DATA_DIR/sha256.json``, keyed
-by path, size and modification time) and whether it equals the manifest's.
+procedural render of a dataset or on the published file, and which file: its sha256 (the
+record :mod:`disbench.data.integrity` keeps beside the file, re-hashed only when its size or
+modification time changed) and whether it equals the one the manifest publishes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from pathlib import Path
 
+from disbench.data.integrity import file_digests, read_record, write_record
 from disbench.errors import DisbenchError
-from disbench.io import write_json_atomic
-from disbench.resources import data_dir
-
-CHECKSUMS = "sha256.json"
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of ``path``, remembered by (path, size, mtime) in ``DATA_DIR/sha256.json``."""
-    path = Path(path).resolve()
+    """Hex sha256 of ``path``: the integrity record's when it is current (same size and
+    modification time), else hashed and recorded (``<file>.sha256.json``)."""
+    path = Path(path)
     st = path.stat()
-    key = f"{path}:{st.st_size}:{st.st_mtime_ns}"
-    memo_path = data_dir() / CHECKSUMS
-    try:
-        memo = json.loads(memo_path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        memo = {}
-    if key not in memo:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        memo[key] = h.hexdigest()
+    record = read_record(path)
+    if record is not None and (record.get("size"), record.get("mtime_ns")) == (st.st_size, st.st_mtime_ns):
+        return record["sha256"]
+    sha256 = file_digests(path)["sha256"]
+    if record is None or record["sha256"] == sha256:
         try:
-            memo_path.parent.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(memo_path, memo)
-        except OSError:  # a read-only data directory: recompute next time
+            write_record(path, sha256, source="provenance", recorded=(record or {}).get("recorded"))
+        except OSError:  # a read-only data directory: hash again next time
             pass
-    return memo[key]
+    return sha256
 
 
 def provenance(dataset) -> dict:
@@ -49,8 +37,9 @@ def provenance(dataset) -> dict:
 
     ``dataset.source`` is ``"procedural"`` (rendered by disbench), ``"file"`` (read from the
     published file; then ``dataset.file``, ``dataset.sha256`` and
-    ``dataset.sha256_matches_manifest``), or ``"object"`` (a dataset object from outside
-    disbench; ``dataset.class`` names it).
+    ``dataset.sha256_matches_manifest``: True / False, or None when the manifest publishes
+    no sha256), or ``"object"`` (a dataset object from outside disbench; ``dataset.class``
+    names it).
     """
     base = getattr(dataset, "base", None) or dataset  # a variant renders from its base
     name = str(getattr(dataset, "name", "") or type(dataset).__name__)
@@ -61,11 +50,11 @@ def provenance(dataset) -> dict:
     if path is None:
         return {"dataset.name": name, "dataset.source": "procedural"}
     digest = file_sha256(path)
-    from disbench.data.manifest import data_file
+    from disbench.data.manifest import data_files
 
     try:
-        expected = data_file(name).sha256
+        expected = [f.sha256 for f in data_files(name) if f.name == Path(path).name and f.sha256]
     except DisbenchError:  # a dataset without a manifest or file entry: nothing to compare with
-        expected = ""
+        expected = []
     return {"dataset.name": name, "dataset.source": "file", "dataset.file": Path(path).name, "dataset.sha256": digest,
-            "dataset.sha256_matches_manifest": bool(expected) and digest == expected}
+            "dataset.sha256_matches_manifest": (digest == expected[0]) if expected else None}
