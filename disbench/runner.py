@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from disbench import __version__
-from disbench.errors import InvalidInputError, unknown_name
+from disbench.errors import InvalidInputError, UnknownNameError, unknown_name
 from disbench.io import write_json_atomic
 from disbench.results import ResultsStore, RunRecord, logged_step
 
@@ -88,11 +88,12 @@ def plan_runs(
     """The run specs of a job, trained runs first, then the sanity rows.
 
     Args:
-        models: preset names, or ``"all"`` (every preset under ``baselines/``: the six
-            baselines plus the plain-VAE reference row ``vae`` when its preset exists).
+        models: preset names, or ``"all"`` (every preset under ``baselines/`` that defines
+            ``profile``: with ``"paper"`` the six baselines and the VAE row; with ``"quick"``
+            also the study's VAE family, which defines ``quick`` and ``study`` only).
         datasets: dataset registry names.
         seeds: training (and metric) seeds.
-        profile: a profile every chosen preset defines: ``"quick"`` (CPU; metrics at
+        profile: a profile every named preset defines: ``"quick"`` (CPU; metrics at
             their ``quick`` preset), ``"paper"`` (the paper's settings; metrics at their
             reference defaults) or another one a preset adds (reference defaults).
         metrics: metric registry names, or None for the default set (all
@@ -110,7 +111,8 @@ def plan_runs(
     from disbench.metrics.evaluate import SAMPLE_METRICS  # need generated images: not for sanity rows
     from disbench.presets import list_presets, load_preset
 
-    names = list_presets() if models == "all" or list(models) == ["all"] else list(dict.fromkeys(models))
+    everything = models == "all" or list(models) == ["all"]
+    names = list_presets() if everything else list(dict.fromkeys(models))
     if not names or not datasets or not seeds:
         raise InvalidInputError("a job needs at least one model, one dataset and one seed")
     for m in names:
@@ -127,9 +129,17 @@ def plan_runs(
         raise InvalidInputError(f"seeds must be non-negative integers, got {list(seeds)}")
 
     presets = {name: load_preset(name) for name in names}
-    shared = set.intersection(*(set(p.profiles) for p in presets.values()))
-    if profile not in shared:
-        raise unknown_name("profile", profile, shared)
+    if everything:  # "all" = every preset that defines the profile (the study's VAEs have no paper profile)
+        defined = set().union(*(p.profiles for p in presets.values()))
+        presets = {name: p for name, p in presets.items() if profile in p.profiles}
+        if not presets:
+            raise unknown_name("profile", profile, defined)
+    else:
+        shared = set.intersection(*(set(p.profiles) for p in presets.values()))
+        if profile not in shared:
+            lacking = sorted(name for name, p in presets.items() if profile not in p.profiles)
+            err = unknown_name("profile", profile, shared)
+            raise UnknownNameError(f"{err} (not defined by {', '.join(lacking)})")
     metric_preset = "quick" if profile == QUICK_PROFILE else "default"
     specs = []
     for d in datasets:
