@@ -32,13 +32,13 @@ OVERRIDES = {"steps": 9, "batch_size": 8, "checkpoint_every": 3, "log_every": 3}
 
 CHILD = textwrap.dedent(
     """
-    import io, os, signal, sys
+    import io, json, os, signal, sys
     import torch
     torch.set_num_threads(1)
     from disbench.models import get_model_class
     from disbench.train import train_run
 
-    mode, out, at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    mode, out, at, overrides = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
     if mode == "step":  # SIGKILL when training step `at` (0-based) begins
         cls = get_model_class("beta_vae")
         original = cls.training_step
@@ -66,9 +66,8 @@ CHILD = textwrap.dedent(
 
         torch.save = save
     train_run("beta_vae", dataset="dsprites", seed=0, out_dir=out, device="cpu", progress=False,
-              overrides=%r)
+              overrides=overrides)
     """
-    % (OVERRIDES,)
 )
 
 
@@ -78,7 +77,7 @@ def train(out: Path) -> Path:
 
 
 def killed_child(mode: str, out: Path, at: int) -> None:
-    proc = subprocess.run([sys.executable, "-c", CHILD, mode, str(out), str(at)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", CHILD, mode, str(out), str(at), json.dumps(OVERRIDES)], capture_output=True, text=True,
                           timeout=240, cwd=Path(__file__).resolve().parents[1])  # fmt: skip
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
 
