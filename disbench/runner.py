@@ -116,7 +116,6 @@ def plan_runs(
     for m in names:
         if m not in list_presets():
             raise unknown_name("model", m, [*list_presets(), "all"])
-    data._import_loaders()
     for d in datasets:
         if d not in data.DATASETS:
             raise unknown_name("dataset", d, data.DATASETS)

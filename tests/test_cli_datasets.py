@@ -15,7 +15,7 @@ from disbench import data
 from disbench.cli import main
 from disbench.data.base import GroundTruthDataset
 from disbench.data.dsprites_file import DSpritesFile
-from disbench.data.registry import data_file, manifest_names
+from disbench.data.manifest import data_file, manifest_names
 from disbench.data.shapes3d import Shapes3D
 
 DSPRITES_FILE = data_file("dsprites").name
@@ -77,18 +77,13 @@ def test_show_colour_variant_is_rgb(capsys, tmp_path):
 
 def test_prepare_materialises_the_cache(capsys, monkeypatch, tmp_path, data_home):
     path = write_dsprites(tmp_path / "d.npz")
-    data.load("dsprites")  # imports the loaders before one is replaced
-    monkeypatch.setitem(
-        data.DATASETS, "dsprites", lambda **_: DSpritesFile(path=path, factors_num_values=DSPRITES_SMALL)
-    )
+    monkeypatch.setattr(data, "load", lambda *_, **__: DSpritesFile(path=path, factors_num_values=DSPRITES_SMALL))
     code, out, err = run(capsys, "prepare", "dsprites")
     cache = DSpritesFile(path=path, factors_num_values=DSPRITES_SMALL).cache_path
     assert code == 0 and f"dsprites: ready, {cache}" in out and cache.is_file()
     assert np.load(cache).shape == (int(np.prod(DSPRITES_SMALL)), 64, 8)
     h5 = write_shapes3d(tmp_path / "s.h5")
-    monkeypatch.setitem(
-        data.DATASETS, "shapes3d", lambda **_: Shapes3D(path=h5, factors_num_values=SHAPES3D_SMALL)
-    )
+    monkeypatch.setattr(data, "load", lambda *_, **__: Shapes3D(path=h5, factors_num_values=SHAPES3D_SMALL))
     code, out, _ = run(capsys, "prepare", "shapes3d")
     assert (
         code == 0
@@ -101,8 +96,7 @@ def test_prepare_without_a_cache(capsys, monkeypatch):
     class NoCache(GroundTruthDataset):
         factors_num_values = (2,)
 
-    data.load("dsprites")
-    monkeypatch.setitem(data.DATASETS, "dsprites", lambda **_: NoCache())
+    monkeypatch.setattr(data, "load", lambda *_, **__: NoCache())
     code, out, _ = run(capsys, "prepare", "dsprites")
     assert code == 0 and "dsprites: nothing to prepare" in out
 

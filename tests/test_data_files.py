@@ -19,8 +19,8 @@ from fixtures.data_files import (
 from disbench import data
 from disbench.data.dsprites import DSprites
 from disbench.data.dsprites_file import DSpritesFile
+from disbench.data.manifest import data_file, manifest, manifest_names
 from disbench.data.mpi3d import MPI3D
-from disbench.data.registry import data_file, manifest, manifest_names
 from disbench.data.shapes3d import Shapes3D
 from disbench.data.variants import ColorDSprites, NoisyDSprites
 from disbench.errors import DataFileError, InvalidInputError, MissingFileError, UnknownNameError
@@ -45,9 +45,16 @@ def small_dsprites(path):
 
 # --- manifests --------------------------------------------------------------------------
 def test_every_registered_dataset_has_a_manifest_and_back():
-    data.load("dsprites")  # imports the loaders
     assert sorted(data.DATASETS) == manifest_names()
     assert {p.stem for p in manifests_dir().glob("*.toml")} == set(manifest_names())
+
+
+def test_each_name_resolves_to_its_module_load():
+    for name, module in data.DATASETS.items():
+        loader = data.get_loader(name)
+        assert loader.__module__ == module and loader.__name__ == "load"
+    with pytest.raises(UnknownNameError, match="dsprites"):
+        data.get_loader("dsprite")
 
 
 def test_manifests_match_the_published_grids():

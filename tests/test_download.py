@@ -9,7 +9,7 @@ from fixtures.http_server import PayloadServer
 
 from disbench import data
 from disbench.data.download import DownloadError, download
-from disbench.data.registry import data_file
+from disbench.data.manifest import data_file
 from disbench.errors import ChecksumError, UnknownNameError
 
 NAME = data_file("dsprites").name

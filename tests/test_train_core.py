@@ -41,11 +41,15 @@ class TinyShapes(GroundTruthDataset):
         return out
 
 
+def load(name, **options):
+    """This module is the loader of "tiny_shapes" (see :data:`disbench.data.DATASETS`)."""
+    return TinyShapes()
+
+
 @pytest.fixture(autouse=True)
 def tiny_dataset(monkeypatch, tmp_path):
     monkeypatch.setenv("DISBENCH_DATA", str(tmp_path / "data"))
-    data._import_loaders()
-    monkeypatch.setitem(data.DATASETS, "tiny_shapes", lambda **kw: TinyShapes())
+    monkeypatch.setitem(data.DATASETS, "tiny_shapes", __name__)  # this module's load() builds it
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a shared, loaded 2-core machine: OpenMP spinning costs 10x
     yield

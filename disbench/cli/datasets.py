@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from disbench.data import load
-from disbench.data.registry import SOURCES, data_file, manifest, manifest_names
+from disbench import data
+from disbench.data.manifest import SOURCES, data_file, manifest, manifest_names
 
 
 @click.group("datasets")
@@ -37,10 +37,6 @@ def list_datasets():
         click.echo(f"{'':16s} {_availability(name)}")
 
 
-def _load(name: str, source: str | None):
-    return load(name) if source is None else load(name, source=source)
-
-
 _source_option = click.option(
     "--source",
     type=click.Choice(SOURCES),
@@ -64,7 +60,7 @@ def show(name, out, columns, seed, scale, source):
     """
     from disbench.images import save_grid
 
-    dataset = _load(name, source)
+    dataset = data.load(name, source)
     rng = np.random.default_rng(seed)
     fixed = dataset.sample_factors(1, rng)[0]
     rows = []
@@ -84,7 +80,7 @@ def show(name, out, columns, seed, scale, source):
 @_source_option
 def prepare(name, source):
     """Materialise a dataset's cache (with a progress bar) so later runs start at once."""
-    dataset = _load(name, source)
+    dataset = data.load(name, source)
     if not hasattr(dataset, "prepare"):
         click.echo(
             f"{name}: nothing to prepare (read directly from {getattr(dataset, 'path', 'its source')})"

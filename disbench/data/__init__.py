@@ -1,53 +1,77 @@
-"""Ground-truth-factor datasets.
+"""Ground-truth-factor datasets: ``load(name, **options)`` returns a :class:`GroundTruthDataset`.
 
-``load(name, **options)`` returns a :class:`GroundTruthDataset`; ``DATASETS`` maps each
-registered name to its loader. Loaders register themselves with :func:`register`.
+:data:`DATASETS` maps each dataset name to the module that builds it; :func:`get_loader`
+imports that module on first use and returns its ``load``. What a dataset is (factors,
+sizes, sources, file, checksums) is in its manifest, read by :mod:`disbench.data.manifest`.
+
+Adding a dataset ``foo`` takes exactly:
+
+1. ``datasets/foo.toml``, its manifest (fields in ``datasets/README.md``);
+2. a module ``disbench/data/foo.py`` holding the :class:`GroundTruthDataset` subclass and
+   ``load(name: str, source: str = <its default>, **options) -> GroundTruthDataset``;
+   ``name`` is the registry name (one module may serve several, as ``mpi3d`` does),
+   ``source`` one of the manifest's ``sources`` or ``"auto"`` (already checked against
+   the manifest when the caller gave one), ``options`` the dataset's own keyword arguments;
+3. one line ``"foo": "disbench.data.foo"`` in :data:`DATASETS`.
+
+``tests/test_data_files.py`` checks that :data:`DATASETS` and the manifests name the
+same datasets.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from disbench.data.base import GroundTruthDataset
+from disbench.data.manifest import check_source
 from disbench.errors import unknown_name
 
-DATASETS: dict[str, Callable[..., GroundTruthDataset]] = {}
+# dataset name -> module whose `load(name, source=..., **options)` builds it (imported on first use)
+DATASETS: dict[str, str] = {
+    "dsprites": "disbench.data.dsprites",
+    "color_dsprites": "disbench.data.variants",
+    "noisy_dsprites": "disbench.data.variants",
+    "shapes3d": "disbench.data.shapes3d",
+    "mpi3d_toy": "disbench.data.mpi3d",
+    "mpi3d_realistic": "disbench.data.mpi3d",
+    "mpi3d_real": "disbench.data.mpi3d",
+}
 
 
-def register(name: str):
-    """Class/function decorator adding a dataset loader to :data:`DATASETS`."""
-
-    def deco(factory):
-        DATASETS[name] = factory
-        return factory
-
-    return deco
-
-
-def load(name: str, **options) -> GroundTruthDataset:
-    """Load dataset ``name``; ``options`` go to its loader (e.g. ``source="file"``).
+def get_loader(name: str) -> Callable[..., GroundTruthDataset]:
+    """The ``load`` function of dataset ``name``'s module (imported on first use).
 
     Raises:
-        UnknownNameError: ``name`` is not registered (the message lists valid names).
-        MissingFileError: a file-backed dataset whose file is absent (the message names
-            the file and the ``disbench datasets download`` command).
+        UnknownNameError: ``name`` is not in :data:`DATASETS` (the message lists valid names).
     """
-    _import_loaders()
     if name not in DATASETS:
         raise unknown_name("dataset", name, DATASETS)
-    return DATASETS[name](**options)
+    return importlib.import_module(DATASETS[name]).load
 
 
-def _import_loaders() -> None:
-    # Importing the modules runs their @register decorators.
-    import importlib
+def load(name: str, source: str | None = None, **options) -> GroundTruthDataset:
+    """Load dataset ``name``.
 
-    for module in _LOADER_MODULES:
-        importlib.import_module(f"disbench.data.{module}")
+    Args:
+        name: a key of :data:`DATASETS`.
+        source: ``"procedural"``, ``"file"`` or ``"auto"`` (the file when it is in the data
+            cache, else procedural); None: the dataset's default (procedural for dSprites
+            and its variants, the file for the others).
+        options: the dataset's keyword arguments (e.g. ``path=``, ``cache=``).
+
+    Raises:
+        UnknownNameError: unknown dataset or source (the message lists valid names).
+        InvalidInputError: a source the dataset's manifest does not list.
+        MissingFileError: a file-backed dataset whose file is absent (the message names
+            the file and the ``disbench datasets download`` command).
+        DataFileError: the file is truncated or has the wrong schema.
+    """
+    loader = get_loader(name)
+    if source is None:
+        return loader(name, **options)
+    check_source(name, source)
+    return loader(name, source, **options)
 
 
-# modules whose import registers dataset loaders
-_LOADER_MODULES = ("registry",)
-
-
-__all__ = ["DATASETS", "GroundTruthDataset", "load", "register"]
+__all__ = ["DATASETS", "GroundTruthDataset", "get_loader", "load"]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from disbench.data.registry import data_file
+from disbench.data.manifest import data_file
 from disbench.errors import ChecksumError, DisbenchError
 from disbench.resources import data_dir
 

@@ -24,46 +24,17 @@ orientation), so a row costs a handful of arithmetic operations; the cache build
 reuses each (orientation, posY) row set for all 32 posX with the same arithmetic, so
 cached and on-demand images are bit-identical.
 
-Fitting to the real data (``../shared/data/dsprites_reference_frames.npz``, 160 frames
-of the dataset's own preview animation; see ``disbench.data.fidelity``)
----------------------------------------------------------------------------------
-The original was drawn with Love2D on a canvas of unit size (DeepMind dsprites-dataset
-issue #2: squares and ellipses with Love2D's primitives, the heart as a custom vertex
-mesh). What the frames show, and what was fitted:
+Geometry
+--------
+Fitted to the published images (how, with the figures of each fit: ``datasets/README.md``,
+"How the procedural dSprites was fitted"):
 
-* **Position.** Square and ellipse frames at posX = posY = 0 are centred on the pixel
-  corner (16, 16); the heart frames that move round the border advance by 2·32/31 px per
-  animation step and stop at centre 48. So the sprite centre is ``16 + 32 · pos`` px
-  (a quarter to three quarters of the canvas), with sub-pixel steps of 32/31 px.
-* **Which way y runs.** Love2D's canvas has y down; the animation moves the heart down
-  the left edge first, right along the bottom, then back, consistent with posY = 0 at
-  the top row and posY increasing downwards (row index = y). posX runs along columns.
-* **Orientation.** The animation rotates the sprites counter-clockwise on screen as it
-  steps through the orientation values, so orientation θ rotates the sprite
-  counter-clockwise as displayed (rows down). A best-match IoU cannot tell the sign
-  (the orientation grid is symmetric about 0), so this is the one convention taken from
-  the animation's order rather than fitted.
-* **Square.** Side 20·scale px: the axis-aligned squares are exactly 10…20 px wide.
-  Rotated squares have ~370 instead of 400 pixels: the original keeps only pixels the
-  shape covers almost fully (as a threshold on an anti-aliased raster would). This is
-  modelled by eroding each shape's *outer* boundary by ``EROSION`` px, independent of
-  scale. For the square 0.0/0.2/0.3/0.4/0.5 px give mean best-match IoU
-  0.956/0.979/0.990/1.000/0.989 on the 32 square frames, so 0.4 px.
-* **Ellipse.** Semi-axes ``ELLIPSE_SEMI_AXES``·scale (12.85 × 7.29 px at scale 1), erosion
-  0.08 px, horizontal at orientation 0: fitted (Nelder–Mead on the mean best-match IoU)
-  to the 32 ellipse frames, whose axis-aligned ones are 12…26 px wide and 8…14 px tall
-  over the six scales. Mean IoU 0.994 on those frames.
-* **Heart.** The hard one. Super-resolving the 64 frames of the upright heart at known
-  sub-pixel positions (every position is a multiple of 32/31 px, so the frames sample
-  the outline at many phases) shows: lobes taller than wide with a notch between them,
-  flanks that bulge slightly, a fairly sharp tip ~9 px below the centre, and a much
-  smaller pixel loss than the square (the heart was a custom mesh). A first model (two
-  discs, straight tangent flanks, rounded tip) reached mean IoU 0.963 on the heart
-  frames; the adopted one is the union of two axis-aligned lobe ellipses
-  (``HEART_LOBE``) and a convex body polygon whose flank is a 3-segment polyline from
-  the tip to the lobe centre (``HEART_FLANK``), mirrored, with erosion 0.12 px; its 10
-  numbers were fitted by Nelder–Mead restarts on the mean best-match IoU of the 96
-  heart frames (mean 0.986, min 0.953). Tip down at orientation 0.
+* sprite centre ``16 + 32 · pos`` px for posX (columns) and posY (rows, downwards);
+* orientation θ rotates the sprite counter-clockwise as displayed;
+* square of side 20·scale px; ellipse with semi-axes ``ELLIPSE_SEMI_AXES``·scale,
+  horizontal at θ = 0; heart = two lobe ellipses ``HEART_LOBE`` and a convex body with the
+  flank ``HEART_FLANK`` (mirrored), tip down at θ = 0;
+* each shape's outer boundary eroded by ``EROSION`` px (pixels the shape covers almost fully).
 
 Fidelity over all 160 reference frames (best-match IoU, :func:`disbench.data.fidelity.fidelity`):
 mean 0.990, min 0.947; guarded by ``tests/test_dsprites_fidelity.py`` (mean ≥ 0.95, min ≥ 0.85).
@@ -90,6 +61,8 @@ from pathlib import Path
 import numpy as np
 
 from disbench.data.base import GroundTruthDataset
+from disbench.data.dsprites_file import DSpritesFile
+from disbench.data.manifest import data_file
 from disbench.errors import DataFileError, InvalidInputError
 from disbench.io import atomic_path
 from disbench.resources import data_dir
@@ -509,3 +482,21 @@ class DSprites(GroundTruthDataset):
         self.__dict__.update(state)
         if reopen:
             self._memmap = self._open_cache()
+
+
+def load(name: str = "dsprites", source: str = "procedural", **options) -> GroundTruthDataset:
+    """dSprites: ``source="procedural"`` (default, :class:`DSprites`, no file), ``"file"``
+    (the published npz, :class:`~disbench.data.dsprites_file.DSpritesFile`) or ``"auto"``
+    (the published file when present in the data cache, else procedural); ``options`` go to
+    the class.
+
+    Raises:
+        MissingFileError: ``source="file"`` and the file is absent.
+        DataFileError: the file is truncated or has the wrong schema.
+    """
+    if source == "auto":
+        path = Path(options["path"]) if options.get("path") is not None else data_file("dsprites").path()
+        source = "file" if path.is_file() else "procedural"
+    if source == "file":
+        return DSpritesFile(**options)
+    return DSprites(**options)

@@ -23,8 +23,8 @@ import numpy as np
 from tqdm import tqdm
 
 from disbench.data.base import GroundTruthDataset
+from disbench.data.manifest import manifest, missing_file_error
 from disbench.data.npzfile import damaged, iter_rows, member_header, member_keys, open_npz
-from disbench.data.registry import manifest, missing_file_error
 from disbench.io import atomic_path
 from disbench.resources import data_dir
 

@@ -20,8 +20,8 @@ import numpy as np
 from tqdm import tqdm
 
 from disbench.data.base import GroundTruthDataset
+from disbench.data.manifest import manifest, missing_file_error
 from disbench.data.npzfile import damaged, iter_rows, member_header, member_keys, member_memmap, open_npz
-from disbench.data.registry import manifest, missing_file_error
 from disbench.errors import InvalidInputError
 from disbench.io import atomic_path
 from disbench.resources import data_dir
@@ -118,3 +118,9 @@ class MPI3D(GroundTruthDataset):
         state = dict(self.__dict__)
         state["_images"] = None  # memory maps are reopened in the receiving process
         return state
+
+
+def load(name: str, source: str = "file", **options) -> MPI3D:
+    """``mpi3d_<variant>`` from ``mpi3d_<variant>.npz`` (the file is its only source);
+    ``options`` go to :class:`MPI3D`."""
+    return MPI3D(name.removeprefix("mpi3d_"), **options)

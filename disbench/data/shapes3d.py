@@ -21,8 +21,8 @@ import numpy as np
 from tqdm import tqdm
 
 from disbench.data.base import GroundTruthDataset
+from disbench.data.manifest import manifest, missing_file_error
 from disbench.data.npzfile import damaged
-from disbench.data.registry import manifest, missing_file_error
 from disbench.io import atomic_path
 from disbench.resources import data_dir
 
@@ -151,3 +151,8 @@ class Shapes3D(GroundTruthDataset):
         state = dict(self.__dict__)
         state["_h5"] = state["_pid"] = state["_images"] = None  # reopened in the receiving process
         return state
+
+
+def load(name: str = "shapes3d", source: str = "file", **options) -> Shapes3D:
+    """3D Shapes from ``3dshapes.h5`` (the file is its only source); ``options`` go to :class:`Shapes3D`."""
+    return Shapes3D(**options)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from disbench.data import dsprites
 from disbench.data.base import GroundTruthDataset
 from disbench.errors import InvalidInputError
 
@@ -69,3 +70,10 @@ class NoisyDSprites(_DSpritesVariant):
         sprites = self._sprites(factors, rng)
         noise = rng.random(sprites.shape, dtype=np.float32)
         return np.minimum(sprites + noise, np.float32(1))
+
+
+def load(name: str, source: str = "procedural", **options) -> GroundTruthDataset:
+    """``name`` (``"color_dsprites"`` or ``"noisy_dsprites"``) over the dSprites of
+    ``source`` (see :func:`disbench.data.dsprites.load`; ``options`` go to it)."""
+    variant = {"color_dsprites": ColorDSprites, "noisy_dsprites": NoisyDSprites}[name]
+    return variant(dsprites.load("dsprites", source, **options))

@@ -1,4 +1,4 @@
-"""The dataset registry: manifests (``datasets/<name>.toml``) and the loaders behind ``load``.
+"""Dataset manifests (``datasets/<name>.toml``): what each dataset is and where its file lives.
 
 A manifest names a dataset's factors and their sizes, its observation shape, its sources
 (``"procedural"`` and/or ``"file"``) and, for a file, its name in the data cache, its
@@ -14,7 +14,6 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from disbench.data import register
 from disbench.errors import InvalidInputError, MissingFileError, unknown_name
 from disbench.resources import data_dir, manifests_dir, read_toml
 
@@ -111,7 +110,13 @@ def missing_file_error(name: str, path: Path) -> MissingFileError:
     )
 
 
-def _check_source(name: str, source: str) -> None:
+def check_source(name: str, source: str) -> None:
+    """Check that dataset ``name`` can be loaded from ``source``.
+
+    Raises:
+        UnknownNameError: ``source`` is none of :data:`SOURCES`, or ``name`` has no manifest.
+        InvalidInputError: the manifest does not list ``source`` among the dataset's sources.
+    """
     if source not in SOURCES:
         raise unknown_name("source", source, SOURCES)
     allowed = manifest(name).sources
@@ -119,74 +124,3 @@ def _check_source(name: str, source: str) -> None:
         raise InvalidInputError(
             f"dataset {name!r} has no {source!r} source; its sources: {', '.join(allowed)}"
         )
-
-
-@register("dsprites")
-def load_dsprites(source: str = "procedural", **options):
-    """dSprites: ``source="procedural"`` (default, no file), ``"file"`` (the published npz)
-    or ``"auto"`` (the published file when present in the data cache, else procedural).
-
-    ``options`` go to :class:`~disbench.data.dsprites.DSprites` or
-    :class:`~disbench.data.dsprites_file.DSpritesFile`.
-
-    Raises:
-        MissingFileError: ``source="file"`` and the file is absent.
-        DataFileError: the file is truncated or has the wrong schema.
-    """
-    _check_source("dsprites", source)
-    if source == "auto":
-        path = Path(options["path"]) if options.get("path") is not None else data_file("dsprites").path()
-        source = "file" if path.is_file() else "procedural"
-    if source == "file":
-        from disbench.data.dsprites_file import DSpritesFile
-
-        return DSpritesFile(**options)
-    from disbench.data.dsprites import DSprites
-
-    return DSprites(**options)
-
-
-@register("color_dsprites")
-def load_color_dsprites(source: str = "procedural", **options):
-    """color-dSprites over a dSprites source (see :func:`load_dsprites`)."""
-    from disbench.data.variants import ColorDSprites
-
-    _check_source("color_dsprites", source)
-    return ColorDSprites(load_dsprites(source, **options))
-
-
-@register("noisy_dsprites")
-def load_noisy_dsprites(source: str = "procedural", **options):
-    """noisy-dSprites over a dSprites source (see :func:`load_dsprites`)."""
-    from disbench.data.variants import NoisyDSprites
-
-    _check_source("noisy_dsprites", source)
-    return NoisyDSprites(load_dsprites(source, **options))
-
-
-@register("shapes3d")
-def load_shapes3d(source: str = "file", **options):
-    """3D Shapes from ``3dshapes.h5`` (file only); ``options`` go to
-    :class:`~disbench.data.shapes3d.Shapes3D`."""
-    from disbench.data.shapes3d import Shapes3D
-
-    _check_source("shapes3d", source)
-    return Shapes3D(**options)
-
-
-def _mpi3d_loader(variant: str):
-    name = f"mpi3d_{variant}"
-
-    def load_mpi3d(source: str = "file", **options):
-        from disbench.data.mpi3d import MPI3D
-
-        _check_source(name, source)
-        return MPI3D(variant, **options)
-
-    load_mpi3d.__name__ = f"load_{name}"
-    load_mpi3d.__doc__ = f"MPI3D-{variant} from ``{name}.npz`` (file only); options go to :class:`MPI3D`."
-    return register(name)(load_mpi3d)
-
-
-for _variant in ("toy", "realistic", "real"):
-    _mpi3d_loader(_variant)
