@@ -131,7 +131,7 @@ def test_sigkill_mid_checkpoint_write_then_resume_equals_an_uninterrupted_run(tm
 
 
 # --- the SQLite index under concurrent writers, a reader and a killed writer -------------------
-WRITERS, RUNS_PER_WRITER = 3, 12
+WRITERS, RUNS_PER_WRITER = 3, 8
 
 
 def _spec(name: str, i: int) -> dict:
