@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import signal
 import sqlite3
 import subprocess
@@ -17,11 +16,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import index_workers
 import pytest
 import torch
 
-from disbench import __version__
-from disbench.io import write_json_atomic
 from disbench.results import ResultsStore
 from disbench.train import CHECKPOINT, train_run
 
@@ -131,65 +129,15 @@ def test_sigkill_mid_checkpoint_write_then_resume_equals_an_uninterrupted_run(tm
 
 
 # --- the SQLite index under concurrent writers, a reader and a killed writer -------------------
-WRITERS, RUNS_PER_WRITER = 3, 8
-
-
-def _spec(name: str, i: int) -> dict:
-    return {"run_id": f"{name}-dsprites-quick-s{i}-{i:010x}", "kind": "train", "name": name, "model": name,
-            "dataset": "dsprites", "profile": "quick", "seed": i, "metrics": None, "metric_preset": "quick",
-            "display_name": name, "supervision": "none", "representation": "z", "config": {"steps": 1},
-            "disbench_version": __version__}  # fmt: skip
-
-
-def _writer(root: str, worker: int, barrier) -> None:
-    store = ResultsStore(root)
-    barrier.wait()
-    for i in range(RUNS_PER_WRITER):
-        run_dir = store.write_spec(_spec(f"w{worker}", i))
-        write_json_atomic(run_dir / "status.json", {"state": "completed", "step": 1, "error": None})
-        write_json_atomic(run_dir / "metrics.json", {"mig": worker + i / 100, "metric_preset": "quick"})
-        store.sync(_spec(f"w{worker}", i)["run_id"])
-
-
-def _victim(root: str, barrier) -> None:
-    """Writes 60 runs of 100 kB each in one transaction (more than SQLite's page cache, so
-    pages spill into the WAL before the commit), then dies by SIGKILL inside it."""
-    from disbench.results import RunRecord
-
-    store = ResultsStore(root)
-    barrier.wait()
-    with store._connect(write=True) as con:
-        for i in range(60):
-            row = RunRecord(run_id=f"victim-{i}", kind="train", name="victim", model=None, dataset="dsprites",
-                            profile="quick", seed=i, state="completed", spec={"pad": "x" * 100_000},
-                            metrics={"mig": 0.5}).to_row()  # fmt: skip
-            con.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(row))})", row)
-        Path(root, "victim-wal-bytes").write_text(str(Path(root, "index.sqlite-wal").stat().st_size))
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _reader(root: str, barrier, stop, out: str) -> None:
-    store = ResultsStore(root)
-    barrier.wait()
-    seen, errors = [], []
-    while not stop.is_set():
-        try:
-            ids = [r.run_id for r in store.records()]
-        except Exception as e:  # noqa: BLE001 - any error is a finding
-            errors.append(repr(e))
-            continue
-        seen.append((len(ids), any(i.startswith("victim") for i in ids)))
-    Path(out).write_text(json.dumps({"seen": seen, "errors": errors}))
-
-
+# (the processes run functions of index_workers.py, which imports no torch: spawn is cheap)
 def test_writers_reader_and_a_writer_killed_in_its_transaction(tmp_path):
     root = tmp_path / "res"
     ResultsStore(root)  # the index exists before anyone races
     ctx = multiprocessing.get_context("spawn")
-    barrier, stop = ctx.Barrier(WRITERS + 2), ctx.Event()
-    writers = [ctx.Process(target=_writer, args=(str(root), w, barrier)) for w in range(WRITERS)]
-    victim = ctx.Process(target=_victim, args=(str(root), barrier))
-    reader = ctx.Process(target=_reader, args=(str(root), barrier, stop, str(tmp_path / "reader.json")))
+    barrier, stop = ctx.Barrier(index_workers.WRITERS + 2), ctx.Event()
+    writers = [ctx.Process(target=index_workers.writer, args=(str(root), w, barrier)) for w in range(index_workers.WRITERS)]
+    victim = ctx.Process(target=index_workers.victim, args=(str(root), barrier))
+    reader = ctx.Process(target=index_workers.reader, args=(str(root), barrier, stop, str(tmp_path / "reader.json")))
     for p in (*writers, victim, reader):
         p.start()
     for p in (*writers, victim):
@@ -198,12 +146,12 @@ def test_writers_reader_and_a_writer_killed_in_its_transaction(tmp_path):
     reader.join(timeout=60)
     assert victim.exitcode == -signal.SIGKILL
     assert int((root / "victim-wal-bytes").read_text()) > 1_000_000  # its pages had reached the WAL
-    assert [p.exitcode for p in writers] == [0] * WRITERS and reader.exitcode == 0
+    assert [p.exitcode for p in writers] == [0] * index_workers.WRITERS and reader.exitcode == 0
 
     with sqlite3.connect(root / "index.sqlite") as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     records = ResultsStore(root).records()
-    want = {_spec(f"w{w}", i)["run_id"] for w in range(WRITERS) for i in range(RUNS_PER_WRITER)}
+    want = {index_workers.spec(f"w{w}", i)["run_id"] for w in range(index_workers.WRITERS) for i in range(index_workers.RUNS_PER_WRITER)}
     assert {r.run_id for r in records} == want  # every completed run, none of the killed transaction
     assert all(r.state == "completed" and r.metrics["mig"] == int(r.name[1]) + r.seed / 100 for r in records)
     report = json.loads((tmp_path / "reader.json").read_text())
