@@ -1,24 +1,32 @@
-"""Leaderboards: aggregate the completed runs over seeds, rank them, export them.
+"""Leaderboards: aggregate the completed runs over seeds, claim only what the seeds support, export.
 
 For every (dataset, profile, metric preset) group and every row (a baseline preset, or a
 sanity representation) the headline score of each metric is aggregated over seeds: mean,
-sample standard deviation (ddof 1; NaN for one seed), and a 95% percentile bootstrap
-confidence interval of the mean (numpy, 10 000 resamples, seeded so that exports are
-reproducible; NaN for one seed). Trained baselines are ranked per metric within their
-group, direction-aware (higher is better except FID/KID, where lower is better); the
-sanity rows (ground truth, PCA, ICA, raw pixels) are shown beneath as references and are
-not ranked.
+sample standard deviation (ddof 1; NaN for one seed), a 95% Student-t confidence interval
+of the mean (:func:`disbench.stats.mean_ci`; NaN for one seed) and the metric's own
+sampling noise (``<metric>.noise_std`` of each run's ``metrics.json``: the spread of the
+score over a few metric seeds on the same model, root-mean-square over the row's runs).
 
-Exports: CSV (wide: one row per model with mean/std/CI/rank columns per metric; and the
-tidy table, one row per model × metric, beside it as ``<stem>.tidy.csv``), LaTeX
-(booktabs; best per column bold; ± std in smaller type; a caption naming dataset,
-profile, seeds and metric preset), Markdown (tabulate) and HTML.
+Trained baselines are ranked per metric within their group, direction-aware (higher is
+better except FID/KID, where lower is better), and a value is **bold** only when it is the
+best mean *and* significantly better than the runner-up (:func:`disbench.stats.compare_rows`:
+Welch's t-test over seeds, Holm-corrected over all pairs of trained rows, α = 0.05); when
+there is no such winner the rows not significantly different from the best are marked as
+tied (†). With one seed nothing is bold and the caption says why. The sanity rows (ground
+truth, PCA, ICA, raw pixels) are shown beneath as references and are not ranked.
+
+Exports are views of one table: CSV (wide: one row per model with mean/std/CI/rank/noise
+columns per metric; and the tidy table, one row per model × metric, as
+``<stem>.tidy.csv``), LaTeX (booktabs only, pure ASCII; compact by default: short labels,
+± std on a second line, representations in a note, one column of a two-column paper),
+Markdown (GitHub tables, cells escaped) and HTML.
 """
 
 from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,21 +34,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from disbench import stats
 from disbench.errors import unknown_name
+from disbench.escape import latex_escape, markdown_escape
 from disbench.io import write_text_atomic
 from disbench.results import RunRecord
 
-# metric registry name -> (short label, LaTeX label)
+# metric registry name -> (label, LaTeX label, compact LaTeX label)
 METRIC_LABELS = {
-    "beta_vae": ("β-VAE", r"$\beta$-VAE"),
-    "factor_vae": ("FactorVAE", "FactorVAE"),
-    "mig": ("MIG", "MIG"),
-    "dci": ("DCI", "DCI"),
-    "sap": ("SAP", "SAP"),
-    "modularity": ("Modularity", "Modularity"),
-    "fid": ("FID", "FID"),
-    "kid": ("KID", "KID"),
-    "fid_inception": ("FID (Inception)", "FID (Inception)"),
+    "beta_vae": ("β-VAE", r"$\beta$-VAE", r"$\beta$-VAE"),
+    "factor_vae": ("FactorVAE", "FactorVAE", "FVAE"),
+    "mig": ("MIG", "MIG", "MIG"),
+    "dci": ("DCI", "DCI", "DCI"),
+    "sap": ("SAP", "SAP", "SAP"),
+    "modularity": ("Modularity", "Modularity", "Mod."),
+    "fid": ("FID", "FID", "FID"),
+    "kid": ("KID", "KID", "KID"),
+    "fid_inception": ("FID (Inception)", "FID (Inception)", r"FID$_\mathrm{Inc}$"),
 }
 LOWER_IS_BETTER = frozenset({"fid", "kid", "fid_inception"})
 METRIC_PRESET_WORDS = {
@@ -50,7 +60,9 @@ METRIC_PRESET_WORDS = {
 GROUP = ["dataset", "profile", "metric_preset"]
 ROW = ["kind", "name"]
 EXPORT_FORMATS = {"csv": ".csv", "latex": ".tex", "md": ".md", "html": ".html"}
-BOOTSTRAP_RESAMPLES = 10_000
+TIE_MARK = "†"
+# compact LaTeX: labels of the long sanity-row names (the note under the table spells them out)
+COMPACT_LABELS = {"Ground-truth factors": "GT factors", "Raw pixels": "Pixels"}
 
 
 def lower_is_better(metric: str) -> bool:
@@ -71,14 +83,18 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     """Long table of the completed runs: one row per run × headline metric.
 
     Columns: run_id, kind, name, display_name, model, supervision, representation,
-    dataset, profile, metric_preset, seed, metric, value. Sanity rows carry the profile
-    of the trained runs of their group (they are not trained, so they fit every profile).
+    dataset, profile, metric_preset, seed, metric, value, noise_std (the run's
+    ``<metric>.noise_std``, NaN if not measured). Sanity rows carry the profile of the
+    trained runs of their group (they are not trained, so they fit every profile).
     """
+    columns = ["run_id", "kind", "name", "display_name", "model", "supervision", "representation",
+               "dataset", "profile", "metric_preset", "seed", "metric", "value", "noise_std"]  # fmt: skip
     rows = []
     for r in records:
         if r.state != "completed" or not r.metrics:
             continue
         for metric, value in headline_scores(r.metrics).items():
+            noise = r.metrics.get(f"{metric}.noise_std")
             rows.append(
                 {
                     "run_id": r.run_id, "kind": r.kind, "name": r.name,
@@ -87,12 +103,10 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
                     "dataset": r.dataset, "profile": r.profile,
                     "metric_preset": r.metrics.get("metric_preset", r.metric_preset or "default"),
                     "seed": r.seed, "metric": metric, "value": value,
+                    "noise_std": float(noise) if isinstance(noise, int | float) else math.nan,
                 }
             )  # fmt: skip
-    long = pd.DataFrame(rows, columns=[
-        "run_id", "kind", "name", "display_name", "model", "supervision", "representation",
-        "dataset", "profile", "metric_preset", "seed", "metric", "value",
-    ])  # fmt: skip
+    long = pd.DataFrame(rows, columns=columns)
     if long.empty:
         return long
     # sanity rows join the groups (dataset, metric preset) of the trained profiles
@@ -101,51 +115,101 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     return pd.concat([long[long.kind == "train"], sanity], ignore_index=True)
 
 
-def bootstrap_ci(values: np.ndarray, *, n_resamples: int = BOOTSTRAP_RESAMPLES, random_state: int = 0):
-    """95% percentile bootstrap CI of the mean of ``values`` (1-d); (nan, nan) below 2 values."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.size < 2:
-        return math.nan, math.nan
-    rng = np.random.default_rng(random_state)
-    means = values[rng.integers(0, values.size, size=(n_resamples, values.size))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(low), float(high)
-
-
-def aggregate(long: pd.DataFrame, *, random_state: int = 0) -> pd.DataFrame:
+def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame:
     """Tidy leaderboard: one row per group × row × metric.
 
     Columns: dataset, profile, metric_preset, kind, name, display_name, supervision,
-    representation, metric, mean, std, ci_low, ci_high, n, seeds (comma-separated),
-    rank (1 = best within the group's trained rows; NaN for sanity rows),
+    representation, metric, mean, std, ci_low, ci_high (95% Student-t), n, seeds
+    (comma-separated), noise_std (metric sampling noise, RMS over the row's runs; NaN if not
+    measured), values (the per-seed scores, comma-separated in seed order), rank (1 = best
+    mean within the group's trained rows; NaN for sanity rows), bold (best and
+    significantly better than the runner-up), tied (not significantly different from the
+    best, when there is no winner), p_vs_best (Holm-adjusted Welch p-value against the best
+    row), verdict (:class:`disbench.stats.ColumnVerdict` reason of the column),
     lower_is_better.
     """
     keys = [*GROUP, *ROW, "display_name", "supervision", "representation", "metric"]
     rows = []
     for key, g in long.groupby(keys, sort=False, dropna=False):
-        values = g.sort_values("seed")["value"].to_numpy()
-        low, high = bootstrap_ci(values, random_state=random_state)
+        g = g.sort_values("seed")
+        values = g["value"].to_numpy(dtype=float)
+        noise = g["noise_std"].to_numpy(dtype=float)
+        low, high = stats.mean_ci(values)
         rows.append({
             **dict(zip(keys, key)),
             "mean": float(values.mean()),
             "std": float(values.std(ddof=1)) if values.size > 1 else math.nan,
             "ci_low": low, "ci_high": high, "n": int(values.size),
-            "seeds": ",".join(str(s) for s in sorted(g["seed"])),
+            "seeds": ",".join(str(s) for s in g["seed"]),
+            "noise_std": float(np.sqrt(np.mean(noise**2))) if not np.isnan(noise).all() else math.nan,
+            "values": ",".join(repr(float(v)) for v in values),
         })  # fmt: skip
     tidy = pd.DataFrame(rows)
     tidy["lower_is_better"] = tidy["metric"].map(lower_is_better)
     tidy["rank"] = math.nan
+    tidy["bold"] = False
+    tidy["tied"] = False
+    tidy["p_vs_best"] = math.nan
+    tidy["verdict"] = ""
     trained = tidy["kind"] == "train"
     for _, idx in tidy[trained].groupby([*GROUP, "metric"]).groups.items():
         part = tidy.loc[idx]
-        ascending = bool(part["lower_is_better"].iloc[0])
-        tidy.loc[idx, "rank"] = part["mean"].rank(ascending=ascending, method="min")
+        lower = bool(part["lower_is_better"].iloc[0])
+        tidy.loc[idx, "rank"] = part["mean"].rank(ascending=lower, method="min")
+        verdict = stats.compare_rows({n: _values(v) for n, v in zip(part["name"], part["values"])},
+                                     higher_is_better=not lower, alpha=alpha)  # fmt: skip
+        tidy.loc[idx, "bold"] = part["name"].eq(verdict.winner).to_numpy()
+        tidy.loc[idx, "tied"] = part["name"].isin(verdict.tied).to_numpy()
+        tidy.loc[idx, "p_vs_best"] = [verdict.p_vs_top(n) for n in part["name"]]
+        tidy.loc[idx, "verdict"] = verdict.reason
     return tidy
+
+
+def _values(text: str) -> list[float]:
+    return [float(v) for v in text.split(",")] if text else []
 
 
 def _metric_order(metrics) -> list[str]:
     known = [m for m in METRIC_LABELS if m in set(metrics)]
     return known + sorted(set(metrics) - set(known))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One displayed score: mean, std over seeds (NaN for one seed) and its mark."""
+
+    mean: float
+    std: float
+    bold: bool = False
+    tied: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """One model's line: its names, supervision ("" for sanity rows), representation, and a
+    :class:`Cell` (or None: not scored) per metric of its table."""
+
+    name: str
+    display: str
+    supervision: str
+    representation: str
+    trained: bool
+    cells: list[Cell | None]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One group's display table, the object every writer renders: trained rows first (by
+    name), then the sanity rows."""
+
+    key: tuple
+    metrics: list[str]
+    rows: list[Row]
+    caption: str
+
+    @property
+    def n_trained(self) -> int:
+        return sum(r.trained for r in self.rows)
 
 
 @dataclass
@@ -169,12 +233,14 @@ class Leaderboard:
     def wide(self) -> pd.DataFrame:
         """One row per group × model: dataset, profile, metric_preset, kind, name, model
         (display name), supervision, representation, n_seeds, then per metric ``<m>``
-        (mean), ``<m>_std``, ``<m>_ci_low``, ``<m>_ci_high``, ``<m>_rank``."""
+        (mean), ``<m>_std``, ``<m>_ci_low``, ``<m>_ci_high``, ``<m>_noise``, ``<m>_rank``,
+        ``<m>_bold``, ``<m>_tied``, ``<m>_p_vs_best``."""
+        stat_cols = {"std": "std", "ci_low": "ci_low", "ci_high": "ci_high", "noise": "noise_std", "rank": "rank",
+                     "bold": "bold", "tied": "tied", "p_vs_best": "p_vs_best"}  # fmt: skip
         rows = []
         for _, g in self.groups():
             metrics = _metric_order(g["metric"].unique())
-            order = g.assign(_o=(g["kind"] != "train").astype(int)).sort_values(["_o", "name"])
-            for _, part in order.groupby(["_o", "name"], sort=False):
+            for _, part in _row_groups(g):
                 first = part.iloc[0]
                 row = {c: first[c] for c in [*GROUP, *ROW]}
                 row.update(model=first["display_name"], supervision=first["supervision"],
@@ -183,126 +249,176 @@ class Leaderboard:
                 for m in metrics:
                     r = by_metric.loc[m] if m in by_metric.index else None
                     row[m] = math.nan if r is None else r["mean"]
-                    for stat in ("std", "ci_low", "ci_high", "rank"):
-                        row[f"{m}_{stat}"] = math.nan if r is None else r[stat]
+                    for out, col in stat_cols.items():
+                        row[f"{m}_{out}"] = math.nan if r is None else r[col]
                 rows.append(row)
         return pd.DataFrame(rows)
 
-    def caption(self, key) -> str:
-        """Plain-text caption of one group: dataset, profile, seeds, metric preset, directions."""
-        dataset, profile, metric_preset = key
-        g = self.tidy[(self.tidy[GROUP] == pd.Series(key, index=GROUP)).all(axis=1)]
-        seeds = sorted({int(s) for ss in g["seeds"] for s in ss.split(",")})
-        settings = METRIC_PRESET_WORDS.get(metric_preset, f"the {metric_preset!r} metric preset")
-        return (
-            f"Disentanglement leaderboard on {dataset}: {profile} training profile, "
-            f"seeds {', '.join(map(str, seeds))}, metrics at {settings}. "
-            + ("Mean ± standard deviation over seeds (95% bootstrap CIs in the CSV export); " if g["n"].max() > 1
-               else "One seed per model (no spread); ")
-            + "best trained model per column in bold "
-            "(↑ higher is better, ↓ lower is better); the sanity rows beneath are references and not ranked."
-        )
-
-    # --- rendering -------------------------------------------------------------------------
-    def _cells(self, g: pd.DataFrame, fmt_cell):
-        """One group's display table: (metrics, row names, body rows, number of trained rows).
-
-        Rows are the trained models (by name), then the sanity rows; each body row is
-        [model, supervision, representation, one ``fmt_cell(mean, std, best)`` per metric
-        ("—" where the row has no score)].
-        """
-        metrics = _metric_order(g["metric"].unique())
-        order = g.assign(_o=(g["kind"] != "train").astype(int)).sort_values(["_o", "name"])
-        names, body, n_trained = [], [], 0
-        for (_, name), rows in order.groupby(["_o", "name"], sort=False):
-            first = rows.iloc[0]
-            by_metric = rows.set_index("metric")
-            trained = first["kind"] == "train"
-            line = [first["display_name"], first["supervision"] if trained else "—", first["representation"]]
-            for m in metrics:
-                if m not in by_metric.index:
-                    line.append("—")
-                    continue
-                r = by_metric.loc[m]
-                line.append(fmt_cell(r["mean"], r["std"], r["rank"] == 1))
-            names.append(name)
-            body.append(line)
-            n_trained += int(trained)
-        return metrics, names, body, n_trained
-
-    def to_text(self) -> str:
-        """The leaderboard as plain-text tables (one per group) for the terminal; ``*`` marks the best."""
-        from tabulate import tabulate
-
+    def tables(self) -> list[Table]:
+        """The display table of every group (what the writers render)."""
         out = []
         for key, g in self.groups():
-            metrics, _, body, _ = self._cells(g, lambda m, s, best: _plain(m, s) + (" *" if best else ""))
-            out.append(self.caption(key) + "\n" + tabulate(body, _header(metrics), tablefmt="simple"))
+            metrics = _metric_order(g["metric"].unique())
+            rows = []
+            for (_, name), part in _row_groups(g):
+                first = part.iloc[0]
+                by_metric = part.set_index("metric")
+                cells = [_cell(by_metric.loc[m]) if m in by_metric.index else None for m in metrics]
+                trained = first["kind"] == "train"
+                rows.append(Row(name, first["display_name"], first["supervision"] if trained else "",
+                                first["representation"], trained, cells))  # fmt: skip
+            out.append(Table(key, metrics, rows, self.caption(key)))
+        return out
+
+    def caption(self, key) -> str:
+        """Plain-text caption of one group: dataset, profile, seeds, metric preset, what bold and
+        † mean (or why nothing is bold), which of seed spread and metric noise dominates, directions."""
+        dataset, profile, metric_preset = key
+        g = self.tidy[(self.tidy[GROUP] == pd.Series(key, index=GROUP)).all(axis=1)]
+        trained = g[g["kind"] == "train"]
+        seeds = sorted({int(s) for ss in g["seeds"] for s in ss.split(",")})
+        settings = METRIC_PRESET_WORDS.get(metric_preset, f"the {metric_preset!r} metric preset")
+        parts = [f"Disentanglement leaderboard on {dataset}: {profile} training profile, "
+                 f"seeds {', '.join(map(str, seeds))}, metrics at {settings}."]  # fmt: skip
+        if trained.empty or trained["n"].min() < 2:
+            parts.append("One seed per model: a single seed supports no ranking (seed-to-seed differences can exceed "
+                         "the gaps between models), so nothing is bold; run at least 2 seeds (3 or more for a "
+                         "significance test with power).")  # fmt: skip
+        else:
+            parts.append(f"Mean ± standard deviation over seeds (95% Student-t CIs in the CSV export). Bold: best "
+                         f"and significantly better than the runner-up ({stats.TEST_NAME} over all pairs of trained "
+                         f"models, α = {stats.ALPHA}); {TIE_MARK}: not significantly different from the best when "
+                         f"no model wins.")  # fmt: skip
+        noise = _noise_sentence(trained)
+        if noise:
+            parts.append(noise)
+        parts.append("↑ higher is better, ↓ lower is better" + ("; the sanity rows beneath are references and not ranked."
+                                                              if (g["kind"] != "train").any() else "."))
+        return " ".join(parts)
+
+    # --- writers ---------------------------------------------------------------------------
+    def to_text(self) -> str:
+        """The leaderboard as plain-text tables (one per group) for the terminal; ``*`` bold, † tied."""
+        from tabulate import tabulate
+
+        def cell(c):
+            return "—" if c is None else _plain(c.mean, c.std) + (" *" if c.bold else f" {TIE_MARK}" if c.tied else "")
+
+        out = []
+        for t in self.tables():
+            body = [[r.display, r.supervision or "—", r.representation, *map(cell, r.cells)] for r in t.rows]
+            out.append(t.caption + "\n" + tabulate(body, _header(t.metrics), tablefmt="simple", disable_numparse=True))
         return "\n\n".join(out)
 
     def to_markdown(self) -> str:
-        """Markdown tables (tabulate, GitHub style): ``mean ± std``, best per column ``**bold**``."""
-        from tabulate import tabulate
+        """GitHub Markdown tables: ``mean ± std``, the winner ``**bold**``, ties ``†``; every cell
+        escaped with :func:`disbench.escape.markdown_escape`."""
+
+        def cell(c):
+            if c is None:
+                return "—"
+            text = _plain(c.mean, c.std)
+            return f"**{text}**" if c.bold else f"{text} {TIE_MARK}" if c.tied else text
 
         out = []
-        for key, g in self.groups():
-            metrics, _, body, _ = self._cells(g, lambda m, s, best: f"**{_plain(m, s)}**" if best else _plain(m, s))
-            out.append(f"{self.caption(key)}\n\n" + tabulate(body, _header(metrics), tablefmt="github"))
+        for t in self.tables():
+            head = [markdown_escape(h) for h in _header(t.metrics)]
+            lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 3 + ["--:"] * len(t.metrics)) + "|"]
+            for r in t.rows:
+                cells = [markdown_escape(x) for x in (r.display, r.supervision or "—", r.representation)]
+                cells += [cell(c) for c in r.cells]
+                lines.append("| " + " | ".join(cells) + " |")
+            out.append(markdown_escape(t.caption) + "\n\n" + "\n".join(lines))
         return "\n\n".join(out) + "\n"
 
-    def to_latex(self) -> str:
-        """LaTeX (booktabs) tables, one per group: ``mean {\\scriptsize ± std}``, best bold, a caption."""
-        out = []
-        for key, g in self.groups():
-            metrics, _, body, n_trained = self._cells(g, _latex_cell)
-            head = [_latex_escape(h) for h in _header([])] + [
-                METRIC_LABELS.get(m, (m, _latex_escape(m)))[1] + (r" $\downarrow$" if lower_is_better(m) else r" $\uparrow$")
-                for m in metrics
-            ]
-            lines = [
-                r"\begin{table}[t]",
-                r"\centering",
-                r"\caption{" + _latex_escape(self.caption(key)) + "}",
-                r"\label{tab:disbench-" + "-".join(str(k) for k in key) + "}",
-                r"\begin{tabular}{lll" + "r" * len(metrics) + "}",
-                r"\toprule",
-                " & ".join(head) + r" \\",
-                r"\midrule",
-            ]
-            for i, row in enumerate(body):
-                if i == n_trained and i > 0:
-                    lines.append(r"\midrule")
-                cells = [_latex_escape(c) for c in row[:3]] + [c if c != "—" else "---" for c in row[3:]]
-                lines.append(" & ".join(cells) + r" \\")
-            lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
-            out.append("\n".join(lines))
-        return "\n\n".join(out) + "\n"
+    def to_latex(self, *, compact: bool = True) -> str:
+        """LaTeX tables (one per group) for pdflatex with ``booktabs`` only; pure ASCII.
+
+        Scores are ``mean`` with ``± std`` on a second line in smaller type. ``compact``
+        (default): short model labels with note marks, supervision and representation in a
+        note under the table: fits one column of a two-column paper (229.5 pt in
+        ``article``'s two-column layout). Otherwise supervision and representation are
+        columns, in a ``table*`` (full page width).
+        """
+        header = ("% disbench leaderboard: needs \\usepackage{booktabs} only (pdflatex, no other packages).\n"
+                  "% Bold: best and significantly better than the runner-up; \\dagger: tied with the best.\n")  # fmt: skip
+        return header + "\n\n".join(_latex_table(t, compact) for t in self.tables()) + "\n"
 
     def to_html(self) -> str:
-        """HTML tables (one per group, with a caption): ``mean ± std``, best ``<b>``, the CI as a tooltip."""
+        """HTML tables (one per group, with a caption): ``mean ± std``, the winner ``<b>``, ties
+        †, the 95% CI and the metric noise as a tooltip."""
         out = []
-        for key, g in self.groups():
-            ci = {(r["name"], r["metric"]): (r["ci_low"], r["ci_high"]) for _, r in g.iterrows()}
-            metrics, names, body, _ = self._cells(g, lambda m, s, best: (m, s, best))
+        for t, (_, g) in zip(self.tables(), self.groups()):
+            info = {(r["name"], r["metric"]): r for _, r in g.iterrows()}
             rows = []
-            for name, line in zip(names, body):
-                cells = [f"<td>{html.escape(str(c))}</td>" for c in line[:3]]
-                for m, c in zip(metrics, line[3:]):
-                    if isinstance(c, str):
-                        cells.append(f"<td>{c}</td>")
+            for r in t.rows:
+                cells = [f"<td>{html.escape(x or '—')}</td>" for x in (r.display, r.supervision, r.representation)]
+                for m, c in zip(t.metrics, r.cells):
+                    if c is None:
+                        cells.append("<td>—</td>")
                         continue
-                    mean, std, best = c
-                    low, high = ci[(name, m)]
-                    title = f' title="95% CI [{low:.3g}, {high:.3g}]"' if not math.isnan(low) else ""
-                    text = html.escape(_plain(mean, std))
-                    cells.append(f"<td{title}>{'<b>' + text + '</b>' if best else text}</td>")
+                    tip = _tooltip(info[(r.name, m)])
+                    text = html.escape(_plain(c.mean, c.std))
+                    text = f"<b>{text}</b>" if c.bold else f"{text} {TIE_MARK}" if c.tied else text
+                    cells.append(f'<td title="{html.escape(tip)}">{text}</td>' if tip else f"<td>{text}</td>")
                 rows.append("<tr>" + "".join(cells) + "</tr>")
-            head = "".join(f"<th>{html.escape(h)}</th>" for h in _header(metrics))
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in _header(t.metrics))
             out.append(
-                f'<table class="leaderboard"><caption>{html.escape(self.caption(key))}</caption>'
+                f'<table class="leaderboard"><caption>{html.escape(t.caption)}</caption>'
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             )
         return "\n".join(out)
+
+
+def _cell(r: pd.Series) -> Cell:
+    return Cell(float(r["mean"]), float(r["std"]), bool(r["bold"]), bool(r["tied"]))
+
+
+def _row_groups(g: pd.DataFrame):
+    """(order, name) -> tidy rows of one model, trained rows first (by name), then sanity rows."""
+    order = g.assign(_o=(g["kind"] != "train").astype(int)).sort_values(["_o", "name"])
+    return order.groupby(["_o", "name"], sort=False)
+
+
+def _noise_sentence(trained: pd.DataFrame) -> str:
+    """Which dominates per metric: the seed spread (median std over seeds) or the metric's own
+    sampling noise (median noise std), over the trained rows; "" when noise was not measured."""
+    seed_dom, noise_dom, noise_only = [], [], []
+    for m in _metric_order(trained["metric"].unique()):
+        part = trained[trained["metric"] == m]
+        noise = part["noise_std"].median()
+        if math.isnan(noise):
+            continue
+        label = METRIC_LABELS.get(m, (m,))[0]
+        spread = part["std"].median()
+        if math.isnan(spread):
+            noise_only.append(f"{label} {_fmt(noise, _decimals(part['mean'].abs().median()))}")
+        else:
+            (seed_dom if spread > noise else noise_dom).append(label)
+    if noise_only:
+        return ("Metric sampling noise (std of the score over metric seeds on the same model, median over models): "
+                + ", ".join(noise_only) + ".")  # fmt: skip
+    if not seed_dom and not noise_dom:
+        return ""
+    said = []
+    if seed_dom:
+        said.append(f"the spread over training seeds dominates for {', '.join(seed_dom)}")
+    if noise_dom:
+        said.append(f"the metric's own sampling noise dominates for {', '.join(noise_dom)} "
+                    "(differences there are mostly evaluation noise)")  # fmt: skip
+    return ("Noise floor (median std over training seeds vs over metric seeds on the same model): "
+            + "; ".join(said) + ".")  # fmt: skip
+
+
+def _tooltip(r: pd.Series) -> str:
+    parts = []
+    if not math.isnan(r["ci_low"]):
+        parts.append(f"95% CI [{r['ci_low']:.3g}, {r['ci_high']:.3g}]")
+    if not math.isnan(r["noise_std"]):
+        parts.append(f"metric noise ± {r['noise_std']:.2g}")
+    if not math.isnan(r["p_vs_best"]):
+        parts.append(f"p vs best (Holm) = {r['p_vs_best']:.3g}")
+    return "; ".join(parts)
 
 
 def _header(metrics: list[str]) -> list[str]:
@@ -325,34 +441,73 @@ def _plain(mean: float, std: float) -> str:
     return _fmt(mean, d) if math.isnan(std) else f"{_fmt(mean, d)} ± {_fmt(std, d)}"
 
 
-def _latex_cell(mean: float, std: float, best: bool) -> str:
-    d = _decimals(mean)
-    m = rf"\mathbf{{{_fmt(mean, d)}}}" if best else _fmt(mean, d)
-    return f"${m}$" if math.isnan(std) else rf"${m}$ {{\scriptsize $\pm$ {_fmt(std, d)}}}"
+# --- LaTeX -----------------------------------------------------------------------------------
+def _compact_number(x: float, decimals: int) -> str:
+    """``_fmt`` without the leading zero of |x| < 1 (``0.784`` -> ``.784``), as papers print scores."""
+    text = _fmt(x, decimals)
+    return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
 
 
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "β": r"$\beta$", "μ": r"$\mu$", "σ": r"$\sigma$", "±": r"$\pm$", "—": "---",
-    "↑": r"$\uparrow$", "↓": r"$\downarrow$",
-}  # fmt: skip
+def _latex_mean(c: Cell) -> str:
+    text = _compact_number(c.mean, _decimals(c.mean))
+    return rf"$\mathbf{{{text}}}$" if c.bold else rf"${text}^\dagger$" if c.tied else f"${text}$"
 
 
-def _latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(c, c) for c in str(text))
+def _latex_table(t: Table, compact: bool) -> str:
+    label = r"\label{tab:disbench-" + "-".join(re.sub(r"[^A-Za-z0-9]", "", str(k)) for k in t.key) + "}"
+    lines = [r"\begin{table}[t]" if compact else r"\begin{table*}[t]", r"\centering",
+             r"\caption{" + latex_escape(t.caption) + "}", label, r"\scriptsize", r"\setlength{\tabcolsep}{1.5pt}"]
+    # compact heads: only the lower-is-better columns carry an arrow (the note says so)
+    metric_heads = [METRIC_LABELS.get(m, (m, latex_escape(m), latex_escape(m)))[2]
+                    + (r"$\downarrow$" if lower_is_better(m) else "" if compact else r"$\uparrow$")
+                    for m in t.metrics]  # fmt: skip
+    if compact:
+        lines.append(r"\begin{tabular}{@{}l" + "r" * len(t.metrics) + "@{}}")
+        head = ["Model", *metric_heads]
+    else:
+        lines.append(r"\begin{tabular}{@{}llp{0.3\textwidth}" + "r" * len(t.metrics) + "@{}}")
+        head = ["Model", "Supervision", "Representation", *metric_heads]
+    lines += [r"\toprule", " & ".join(head) + r" \\", r"\midrule"]
+    notes = []
+    for i, r in enumerate(t.rows):
+        if i == t.n_trained and i > 0:
+            lines.append(r"\midrule")
+        means = [_latex_mean(c) if c else "---" for c in r.cells]
+        stds = [r"{\tiny$\pm$" + _compact_number(c.std, _decimals(c.mean)) + "}" if c and not math.isnan(c.std) else ""
+                for c in r.cells]  # fmt: skip
+        if compact:
+            short = COMPACT_LABELS.get(r.display, r.display)
+            said = short + (f" = {r.display}" if short != r.display else "")
+            said += (f" (supervision: {r.supervision})" if r.supervision else "") + f": {r.representation}"
+            notes.append(latex_escape(said))
+            first = [latex_escape(short)]
+        else:
+            first = [latex_escape(r.display), latex_escape(r.supervision or "—"), latex_escape(r.representation)]
+        lines.append(" & ".join(first + means) + r" \\")
+        if any(stds):
+            lines.append(" & ".join([""] * len(first) + stds) + r" \\[1pt]")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    abbrev = [f"{METRIC_LABELS[m][2]}: {latex_escape(METRIC_LABELS[m][0])} metric" for m in t.metrics
+              if m in METRIC_LABELS and METRIC_LABELS[m][2] != METRIC_LABELS[m][1]]  # fmt: skip
+    if compact:
+        abbrev.append(r"higher is better except $\downarrow$")
+    if notes or abbrev:
+        lines += [r"\par\smallskip", r"\parbox{\linewidth}{\tiny\raggedright " + "; ".join(notes + abbrev) + ".}"]
+    lines.append(r"\end{table}" if compact else r"\end{table*}")
+    return "\n".join(lines)
 
 
-def build_leaderboard(records: Iterable[RunRecord], *, random_state: int = 0) -> Leaderboard:
+def build_leaderboard(records: Iterable[RunRecord], *, alpha: float = stats.ALPHA) -> Leaderboard:
     """Aggregate ``records`` (completed ones; others are ignored) into a :class:`Leaderboard`."""
     long = collect(records)
-    return Leaderboard(aggregate(long, random_state=random_state) if not long.empty else pd.DataFrame())
+    return Leaderboard(aggregate(long, alpha=alpha) if not long.empty else pd.DataFrame())
 
 
-def export_leaderboard(board: Leaderboard, path: str | Path, fmt: str) -> Path:
+def export_leaderboard(board: Leaderboard, path: str | Path, fmt: str, *, compact: bool = True) -> Path:
     """Write ``board`` to ``path`` as ``fmt`` (csv, latex, md, html), atomically.
 
-    ``csv`` writes the wide table to ``path`` and the tidy table to ``<stem>.tidy.csv``.
+    ``csv`` writes the wide table to ``path`` and the tidy table to ``<stem>.tidy.csv``;
+    ``compact`` applies to LaTeX (see :meth:`Leaderboard.to_latex`).
 
     Raises:
         UnknownNameError: unknown format.
@@ -364,7 +519,7 @@ def export_leaderboard(board: Leaderboard, path: str | Path, fmt: str) -> Path:
         write_text_atomic(path, board.wide().to_csv(index=False))
         write_text_atomic(path.with_name(path.stem + ".tidy.csv"), board.tidy.to_csv(index=False))
     elif fmt == "latex":
-        write_text_atomic(path, board.to_latex())
+        write_text_atomic(path, board.to_latex(compact=compact))
     elif fmt == "md":
         write_text_atomic(path, board.to_markdown())
     else:

@@ -1,4 +1,4 @@
-"""Leaderboard aggregation and exports: values, ranks (direction-aware), bold best, ± std, bootstrap CI."""
+"""Leaderboard aggregation and exports: values, ranks (direction-aware), bold only significant winners, ± std, CI."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from disbench.cli import main
 from disbench.io import write_json_atomic
-from disbench.leaderboard import bootstrap_ci, build_leaderboard, export_leaderboard, headline_scores
+from disbench.leaderboard import build_leaderboard, export_leaderboard, headline_scores
 from disbench.results import ResultsStore, RunRecord
 
 # name -> (kind, supervision, mig per seed, fid per seed)
@@ -52,15 +52,6 @@ def test_headline_scores_ignore_outputs_and_settings():
     assert headline_scores(m) == {"mig": 0.5}
 
 
-def test_bootstrap_ci():
-    v = np.array([0.1, 0.4, 0.3, 0.9])
-    low, high = bootstrap_ci(v)
-    assert v.min() <= low < v.mean() < high <= v.max()
-    assert (low, high) == bootstrap_ci(v)  # seeded
-    assert bootstrap_ci(np.array([0.4, 0.4])) == (0.4, 0.4)
-    assert all(math.isnan(x) for x in bootstrap_ci(np.array([0.3])))
-
-
 def test_wide_csv_values_and_direction_aware_ranks(board, tmp_path):
     path = export_leaderboard(board, tmp_path / "lb.csv", "csv")
     wide = pd.read_csv(path).set_index("name")
@@ -90,58 +81,96 @@ def test_tidy_csv_one_row_per_model_and_metric(board, tmp_path):
 
 
 def _latex_rows(tex: str) -> dict[str, list[str]]:
+    """First cells of each body row -> its cells (a second line, the ± std, is keyed by the row above + "±")."""
     body = tex.split(r"\midrule", 1)[1].split(r"\bottomrule")[0]
-    rows = {}
+    rows, last = {}, None
     for line in body.splitlines():
-        if line.strip().endswith(r"\\"):
-            cells = [c.strip() for c in line.strip()[:-2].split("&")]
-            rows[cells[0]] = cells
+        line = line.strip()
+        if not line.endswith((r"\\", r"\\[1pt]")):
+            continue
+        cells = [c.strip() for c in line.rsplit(r"\\", 1)[0].split("&")]
+        last = last if cells[0] == "" else cells[0]
+        rows[last + ("±" if cells[0] == "" else "")] = cells
     return rows
 
 
-def test_latex_booktabs_bold_best_pm_and_caption(board, tmp_path):
+def test_latex_compact_bold_winner_pm_and_note(board, tmp_path):
     tex = export_leaderboard(board, tmp_path / "lb.tex", "latex").read_text()
-    for cmd in (r"\toprule", r"\midrule", r"\bottomrule", r"\begin{tabular}{lllrr}"):
+    assert tex.isascii()
+    assert tex.startswith("% disbench leaderboard: needs \\usepackage{booktabs} only")
+    for cmd in (r"\toprule", r"\midrule", r"\bottomrule", r"\begin{tabular}{@{}lrr@{}}"):
         assert cmd in tex
     caption = re.search(r"\\caption\{(.*)\}", tex).group(1)
     assert "dsprites" in caption and "quick training profile" in caption and "seeds 0, 1, 2" in caption
-    assert "quick metric preset" in caption
+    assert "significantly better than the runner-up" in caption
     rows = _latex_rows(tex)
-    mig_col, fid_col = 3, 4
-    assert rows["Alpha"][mig_col] == r"$\mathbf{0.540}$ {\scriptsize $\pm$ 0.040}"
-    assert rows["Beta"][fid_col] == r"$\mathbf{14.00}$ {\scriptsize $\pm$ 2.00}"
-    bold = [name for name, cells in rows.items() for c in cells[3:] if r"\mathbf" in c]
-    assert sorted(bold) == ["Alpha", "Beta"]  # one best per column, never a sanity row
-    assert rows["Pca"][mig_col].startswith("$0.910$") and rows["Pca"][fid_col] == "---"
-    assert rows["Beta"][1] == "factor labels" and rows["Pca"][1] == "---"
+    mig, fid = 1, 2
+    assert rows["Alpha"][mig] == r"$\mathbf{.540}$" and rows["Alpha±"][mig] == r"{\tiny$\pm$.040}"
+    assert rows["Beta"][fid] == r"$\mathbf{14.00}$" and rows["Beta±"][fid] == r"{\tiny$\pm$2.00}"
+    bold = [name for name, cells in rows.items() for c in cells[1:] if r"\mathbf" in c]
+    assert sorted(bold) == ["Alpha", "Beta"]  # the significant winners, never a sanity row
+    assert rows["Pca"][mig] == "$.910$" and rows["Pca"][fid] == "---"
+    note = tex.split(r"\end{tabular}")[1]
+    assert "Beta (supervision: factor labels): beta\\_codes" in note
+    full = board.to_latex(compact=False)
+    assert r"\begin{table*}" in full and "factor labels" in _latex_rows(full)["Beta"]
 
 
-def test_markdown_bold_best_and_pm(board, tmp_path):
+def test_markdown_bold_winner_and_pm(board, tmp_path):
     md = export_leaderboard(board, tmp_path / "lb.md", "md").read_text()
     lines = [ln for ln in md.splitlines() if ln.startswith("|")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     assert header == ["Model", "Supervision", "Representation", "MIG ↑", "FID ↓"]
     cells = {r[0]: r for r in ([c.strip() for c in ln.strip("|").split("|")] for ln in lines[2:])}
     assert cells["Alpha"][3] == "**0.540 ± 0.040**" and cells["Alpha"][4] == "32.00 ± 2.00"
-    assert cells["Beta"][4] == "**14.00 ± 2.00**"
+    assert cells["Beta"][4] == "**14.00 ± 2.00**" and cells["Beta"][2] == "beta\\_codes"
     assert cells["Gamma"][3] == "0.400 ± 0.000"
     assert "seeds 0, 1, 2" in md
 
 
-def test_html_bold_best_and_ci_tooltip(board, tmp_path):
+def test_html_bold_winner_and_tooltip(board, tmp_path):
     page = export_leaderboard(board, tmp_path / "lb.html", "html").read_text()
     body = page.split("<tbody>")[1].split("</tbody>")[0]
     assert body.count("<tr>") == 4 and page.count("<th>") == 5
-    assert "<b>0.540 ± 0.040</b>" in page and 'title="95% CI [' in page
+    assert "<b>0.540 ± 0.040</b>" in page and 'title="95% CI [' in page and "p vs best (Holm)" in page
 
 
-def test_single_seed_has_no_pm(tmp_path):
+def test_overlapping_seeds_bold_nothing_and_mark_ties():
+    rows = {"alpha": ("train", "none", [0.50, 0.60, 0.40], None), "beta": ("train", "none", [0.45, 0.55, 0.50], None),
+            "gamma": ("train", "none", [0.10, 0.12, 0.11], None)}  # fmt: skip
+    b = build_leaderboard(records(rows))
+    mig = b.tidy.set_index("name")
+    assert not mig["bold"].any() and mig["tied"].to_dict() == {"alpha": True, "beta": True, "gamma": False}
+    assert mig.loc["alpha", "rank"] == 1 and (mig["verdict"] == "not significant").all()
+    assert r"\mathbf" not in b.to_latex() and r"$.500^\dagger$" in b.to_latex()
+    assert "**" not in b.to_markdown() and "0.500 ± 0.100 †" in b.to_markdown()
+
+
+def test_single_seed_bolds_nothing_and_says_why(tmp_path):
     one = {k: (kind, sup, migs[:1], fids[:1] if fids else None) for k, (kind, sup, migs, fids) in ROWS.items()}
     b = build_leaderboard(records(one))
     table_lines = [ln for ln in b.to_markdown().splitlines() if ln.startswith("|")]
-    assert table_lines and not any("±" in ln for ln in table_lines)
-    assert r"\pm" not in b.to_latex() and "One seed" in b.to_markdown()
-    assert b.wide()["mig_std"].isna().all()
+    assert table_lines and not any("±" in ln or "**" in ln or "†" in ln for ln in table_lines)
+    tex = b.to_latex()
+    assert r"\pm" not in tex.split(r"\toprule")[1] and r"\mathbf" not in tex
+    for text in (b.to_markdown(), tex, b.to_text()):
+        assert "a single seed supports no ranking" in text
+    assert b.wide()["mig_std"].isna().all() and not b.tidy["bold"].any()
+    assert set(b.tidy.loc[b.tidy.kind == "train", "verdict"]) == {"one seed"}
+
+
+def test_noise_floor_is_aggregated_and_named_in_the_caption():
+    recs = records()
+    for r in recs:
+        if r.metrics:
+            r.metrics["mig.noise_std"] = 0.3 if r.name == "alpha" else 0.2  # larger than every seed spread
+    b = build_leaderboard(recs)
+    alpha = b.tidy[(b.tidy.name == "alpha") & (b.tidy.metric == "mig")].iloc[0]
+    assert alpha["noise_std"] == pytest.approx(0.3)
+    assert math.isnan(b.tidy[(b.tidy.name == "alpha") & (b.tidy.metric == "fid")].iloc[0]["noise_std"])
+    caption = b.caption(("dsprites", "quick", "quick"))
+    assert "metric's own sampling noise dominates for MIG" in caption
+    assert b.wide().set_index("name").loc["beta", "mig_noise"] == pytest.approx(0.2)
 
 
 def test_cli_leaderboard(tmp_path, capsys):
@@ -155,7 +184,9 @@ def test_cli_leaderboard(tmp_path, capsys):
         store.sync(r.run_id)
     out = tmp_path / "lb.tex"
     assert main(["leaderboard", "--results", str(tmp_path / "res"), "--format", "latex", "--out", str(out)]) == 0
-    assert r"\mathbf{0.540}" in out.read_text()
+    assert r"\mathbf{.540}" in out.read_text() and r"\begin{table}" in out.read_text()
+    assert main(["leaderboard", "--results", str(tmp_path / "res"), "--format", "latex", "--full", "--out", str(out)]) == 0
+    assert r"\begin{table*}" in out.read_text()
     assert main(["leaderboard", "--results", str(tmp_path / "res")]) == 0
     assert "**0.540 ± 0.040**" in capsys.readouterr().out
     assert main(["leaderboard", "--results", str(tmp_path / "nothing")]) == 2

@@ -11,8 +11,16 @@ import click
 @click.option("--format", "fmt", default="md", show_default=True, type=click.Choice(["csv", "latex", "md", "html"]),
               help="Export format (csv also writes <stem>.tidy.csv, one row per model × metric).")
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Output file (default: print).")
-def command(results_dir, fmt, out):
-    """Mean ± std and 95% bootstrap CI over seeds, ranked per metric, of every completed run."""
+@click.option("--compact/--full", default=True, show_default=True,
+              help="LaTeX: short labels and a note (one column of a two-column paper), or the supervision and "
+                   "representation as columns (table*).")
+def command(results_dir, fmt, out, compact):
+    """Mean ± std and 95% CI over seeds of every completed run; bold only a significant winner.
+
+    A value is bold when it is the best and significantly better than the runner-up
+    (Welch's t-test over seeds, Holm-corrected, α = 0.05); † marks rows tied with the best.
+    With one seed nothing is bold.
+    """
     from disbench.leaderboard import build_leaderboard, export_leaderboard
     from disbench.results import ResultsStore
 
@@ -20,8 +28,8 @@ def command(results_dir, fmt, out):
     if board.empty:
         raise click.ClickException(f"no completed runs in {results_dir}")
     if out:
-        click.echo(f"wrote {export_leaderboard(board, out, fmt)}")
+        click.echo(f"wrote {export_leaderboard(board, out, fmt, compact=compact)}")
         return
-    text = {"csv": lambda: board.wide().to_csv(index=False), "latex": board.to_latex,
+    text = {"csv": lambda: board.wide().to_csv(index=False), "latex": lambda: board.to_latex(compact=compact),
             "md": board.to_markdown, "html": board.to_html}[fmt]()  # fmt: skip
     click.echo(text)

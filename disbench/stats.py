@@ -1,0 +1,336 @@
+"""Statistics over seeds: means, confidence intervals, significance tests, ranks, CD diagrams.
+
+One module for the leaderboard, the report and study analysis (DESIGN.md, "Seams"); the
+distributions come from :mod:`scipy.stats`.
+
+* :func:`mean_ci` — Student-t confidence interval of a mean over seeds. With 3–5 seeds a
+  percentile bootstrap of the mean undercovers badly (3 values give only 10 distinct
+  resample means, and its interval is never wider than the sample range); the t interval is
+  the textbook one for a handful of roughly normal values.
+* :func:`welch_pvalue` — two-sided Welch's t-test (unequal variances; Welch 1947) of two
+  rows' per-seed scores, through ``scipy.stats.ttest_ind(equal_var=False)``. Chosen over a
+  permutation test because with 3 seeds per row an exact permutation test has only
+  C(6, 3) = 20 relabellings, so its smallest two-sided p-value is 0.1 and it can never reach
+  α = 0.05; Welch's test assumes roughly normal seed scores, which is the usual assumption
+  of seed-averaged tables and can reach significance with 3 seeds when the rows separate.
+* :func:`holm` — Holm's (1979) step-down correction of a family of p-values.
+* :func:`compare_rows` — the bold/tie rule of a leaderboard column: every pair of rows is
+  tested (Welch), the family is Holm-corrected, and the top row is the *winner* only when
+  it is significantly better than the runner-up at ``alpha``; otherwise every row not
+  significantly different from the top is *tied*. With fewer than two seeds in any row
+  nothing is claimed.
+* :func:`average_ranks`, :func:`friedman_test`, :func:`nemenyi_cd`,
+  :func:`cd_diagram` — Demšar (2006, JMLR 7, Sec. 3.2.2): average ranks over blocks, the
+  Friedman test, the Nemenyi critical difference
+  ``CD = q_α √(k (k + 1) / (6 N))`` with ``q_α`` the studentized range quantile divided by
+  √2 (``scipy.stats.studentized_range``), and the critical-difference diagram.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from disbench.errors import InvalidInputError
+
+ALPHA = 0.05
+CONFIDENCE = 0.95
+TEST_NAME = "Welch's t-test, Holm-corrected"
+
+
+def mean_ci(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Student-t confidence interval of the mean: ``mean ± t_{(1+c)/2, n-1} · s / √n``.
+
+    Args:
+        values: 1-d float scores (one per seed).
+        confidence: coverage in (0, 1), default 0.95.
+
+    Returns:
+        ``(low, high)``; ``(nan, nan)`` below two values; ``(mean, mean)`` when all are equal.
+
+    Raises:
+        InvalidInputError: not 1-d, or ``confidence`` outside (0, 1).
+    """
+    x = _vector(values, "values")
+    if not 0 < confidence < 1:
+        raise InvalidInputError(f"confidence must be in (0, 1), got {confidence}")
+    if x.size < 2:
+        return math.nan, math.nan
+    half = stats.t.ppf((1 + confidence) / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    return float(x.mean() - half), float(x.mean() + half)
+
+
+def welch_pvalue(a, b) -> float:
+    """Two-sided p-value of Welch's t-test that rows ``a`` and ``b`` have equal means.
+
+    ``scipy.stats.ttest_ind(a, b, equal_var=False)``; when both rows are constant the test is
+    degenerate and the answer is exact: 0 if the means differ, 1 if they are equal.
+
+    Args:
+        a, b: 1-d float scores, at least two each.
+
+    Raises:
+        InvalidInputError: not 1-d or fewer than two values in a row.
+    """
+    a, b = _vector(a, "a"), _vector(b, "b")
+    if a.size < 2 or b.size < 2:
+        raise InvalidInputError(f"Welch's t-test needs at least two values per row, got {a.size} and {b.size}")
+    if np.ptp(a) == 0 and np.ptp(b) == 0:
+        return 0.0 if a[0] != b[0] else 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's precision note on near-constant rows
+        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    return 1.0 if math.isnan(p) else p
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm (1979) step-down adjusted p-values, in the input order.
+
+    The i-th smallest p-value is multiplied by ``m - i`` (i from 0), made monotone
+    non-decreasing along the sorted order, and capped at 1; reject where adjusted < α.
+
+    Raises:
+        InvalidInputError: not 1-d, NaN, or outside [0, 1].
+    """
+    p = _vector(pvalues, "pvalues")
+    if p.size and (np.isnan(p).any() or p.min() < 0 or p.max() > 1):
+        raise InvalidInputError("p-values must lie in [0, 1]")
+    order = np.argsort(p, kind="stable")
+    scaled = np.maximum.accumulate((p.size - np.arange(p.size)) * p[order])
+    out = np.empty_like(p)
+    out[order] = np.minimum(scaled, 1.0)
+    return out
+
+
+@dataclass(frozen=True)
+class ColumnVerdict:
+    """What a leaderboard column may claim (see :func:`compare_rows`).
+
+    Attributes:
+        winner: the top row when it is significantly better than the runner-up; else None.
+        tied: rows not significantly different from the top row (the top row included),
+            when there is no winner and the test could run; else empty.
+        reason: ``"significant"``, ``"not significant"``, ``"one seed"`` (some row has
+            fewer than two seeds) or ``"one row"``.
+        top, runner_up: the rows with the best and second-best means (None if absent).
+        p_holm: Holm-adjusted p-value of every tested pair ``(row, row)``.
+    """
+
+    winner: str | None
+    tied: frozenset[str]
+    reason: str
+    top: str | None = None
+    runner_up: str | None = None
+    p_holm: Mapping[tuple[str, str], float] = field(default_factory=dict)
+
+    def p_vs_top(self, row: str) -> float:
+        """Holm-adjusted p-value of ``row`` against the top row (NaN for the top row or untested)."""
+        if row == self.top:
+            return math.nan
+        return self.p_holm.get((self.top, row), self.p_holm.get((row, self.top), math.nan))
+
+
+def compare_rows(samples: Mapping[str, Sequence[float]], *, higher_is_better: bool = True,
+                 alpha: float = ALPHA) -> ColumnVerdict:  # fmt: skip
+    """The bold/tie rule of one metric column over its rows' per-seed scores.
+
+    Every pair of rows is compared with :func:`welch_pvalue` and the family of all
+    ``k (k − 1) / 2`` pairs corrected with :func:`holm`. The top row (best mean, by
+    ``higher_is_better``) is the winner when its adjusted p-value against the runner-up (second
+    best mean) is below ``alpha``. Otherwise the rows whose adjusted p-value against the top
+    row is at least ``alpha`` are tied with it. Exactly equal top means are a tie.
+
+    Args:
+        samples: row name -> scores over seeds (any order; NaNs are dropped).
+        higher_is_better: direction of the metric (False for FID/KID).
+        alpha: significance level, default 0.05.
+
+    Returns:
+        a :class:`ColumnVerdict`.
+
+    Raises:
+        InvalidInputError: ``alpha`` outside (0, 1).
+    """
+    if not 0 < alpha < 1:
+        raise InvalidInputError(f"alpha must be in (0, 1), got {alpha}")
+    rows = {name: x[~np.isnan(x)] for name, x in ((n, _vector(v, n)) for n, v in samples.items())}
+    rows = {name: x for name, x in rows.items() if x.size}
+    sign = 1.0 if higher_is_better else -1.0
+    ranked = sorted(rows, key=lambda n: -sign * rows[n].mean())
+    top = ranked[0] if ranked else None
+    runner_up = ranked[1] if len(ranked) > 1 else None
+    if runner_up is None:
+        return ColumnVerdict(None, frozenset(), "one row", top, runner_up)
+    if min(x.size for x in rows.values()) < 2:
+        return ColumnVerdict(None, frozenset(), "one seed", top, runner_up)
+    pairs = [(a, b) for i, a in enumerate(ranked) for b in ranked[i + 1 :]]
+    adjusted = holm([welch_pvalue(rows[a], rows[b]) for a, b in pairs])
+    p_holm = dict(zip(pairs, adjusted.tolist()))
+    if rows[top].mean() != rows[runner_up].mean() and p_holm[(top, runner_up)] < alpha:
+        return ColumnVerdict(top, frozenset(), "significant", top, runner_up, p_holm)
+    tied = frozenset([top] + [b for b in ranked[1:] if p_holm[(top, b)] >= alpha])
+    return ColumnVerdict(None, tied, "not significant", top, runner_up, p_holm)
+
+
+# --- ranks across blocks (Demšar 2006) ------------------------------------------------------
+def average_ranks(scores: pd.DataFrame, higher_is_better: Mapping[str, bool] | bool = True) -> pd.Series:
+    """Average rank of each model over blocks (rank 1 = best; ties get their mean rank).
+
+    Args:
+        scores: float table, one row per block (a metric, a dataset...) and one column per
+            model; blocks with a missing score are dropped.
+        higher_is_better: per block (index label -> bool) or one bool for all.
+
+    Returns:
+        float Series indexed by model, sorted best first.
+
+    Raises:
+        InvalidInputError: fewer than two models or no complete block.
+    """
+    ranks = block_ranks(scores, higher_is_better)
+    return ranks.mean(axis=0).sort_values()
+
+
+def block_ranks(scores: pd.DataFrame, higher_is_better: Mapping[str, bool] | bool = True) -> pd.DataFrame:
+    """Per-block ranks (1 = best, ties averaged, ``scipy.stats.rankdata``) of the complete blocks.
+
+    Raises:
+        InvalidInputError: fewer than two models or no complete block.
+    """
+    scores = scores.dropna(axis=0, how="any")
+    if scores.shape[1] < 2 or scores.empty:
+        raise InvalidInputError(f"ranking needs at least two models and one complete block, got {scores.shape}")
+    out = {}
+    for block, row in scores.iterrows():
+        hib = higher_is_better if isinstance(higher_is_better, bool) else higher_is_better[block]
+        out[block] = stats.rankdata(-row.to_numpy(float) if hib else row.to_numpy(float))
+    return pd.DataFrame.from_dict(out, orient="index", columns=scores.columns)
+
+
+def friedman_test(scores: pd.DataFrame, higher_is_better: Mapping[str, bool] | bool = True) -> tuple[float, float]:
+    """Friedman's test that all models have equal average rank (Demšar 2006, Sec. 3.2.2).
+
+    ``scipy.stats.friedmanchisquare`` on the per-block ranks (the same ranks as
+    :func:`average_ranks`).
+
+    Returns:
+        ``(chi-square statistic, p-value)``.
+
+    Raises:
+        InvalidInputError: fewer than three models or two complete blocks.
+    """
+    ranks = block_ranks(scores, higher_is_better)
+    if ranks.shape[1] < 3 or ranks.shape[0] < 2:
+        raise InvalidInputError(f"Friedman's test needs at least 3 models and 2 blocks, got {ranks.shape[::-1]}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-tied blocks: NaN, reported as p = 1
+        res = stats.friedmanchisquare(*(ranks[c].to_numpy() for c in ranks.columns))
+    stat, p = float(res.statistic), float(res.pvalue)
+    return (0.0, 1.0) if math.isnan(p) else (stat, p)
+
+
+def nemenyi_q(k: int, alpha: float = ALPHA) -> float:
+    """Nemenyi's ``q_α`` for ``k`` models: the studentized range quantile (infinite degrees of
+    freedom) at ``1 − α``, divided by √2 (Demšar 2006, Table 5: 2.343 for k = 3, 2.728 for 5)."""
+    if k < 2:
+        raise InvalidInputError(f"the Nemenyi test needs at least two models, got {k}")
+    return float(stats.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2))
+
+
+def nemenyi_cd(k: int, n_blocks: int, alpha: float = ALPHA) -> float:
+    """Critical difference of average ranks, ``q_α √(k (k + 1) / (6 N))`` (Demšar 2006, Sec. 3.2.2)."""
+    if n_blocks < 1:
+        raise InvalidInputError(f"the Nemenyi test needs at least one block, got {n_blocks}")
+    return nemenyi_q(k, alpha) * math.sqrt(k * (k + 1) / (6 * n_blocks))
+
+
+@dataclass(frozen=True)
+class RankSummary:
+    """Average ranks over blocks with the Friedman test and the Nemenyi critical difference."""
+
+    ranks: pd.Series  # model -> average rank, best first
+    n_blocks: int
+    friedman_stat: float
+    friedman_p: float
+    cd: float
+    alpha: float = ALPHA
+
+    def cliques(self) -> list[tuple[str, ...]]:
+        """Maximal runs of models (in rank order) whose average ranks differ by less than CD."""
+        names, r = list(self.ranks.index), self.ranks.to_numpy()
+        out: list[tuple[str, ...]] = []
+        last = 0
+        for i in range(len(names)):
+            j = max(k for k in range(i, len(names)) if r[k] - r[i] < self.cd)
+            if j > max(i, last):  # not inside the previous clique
+                out.append(tuple(names[i : j + 1]))
+                last = j
+        return out
+
+
+def rank_summary(scores: pd.DataFrame, higher_is_better: Mapping[str, bool] | bool = True,
+                 alpha: float = ALPHA) -> RankSummary:  # fmt: skip
+    """Average ranks, Friedman test and Nemenyi CD of ``scores`` (blocks × models, see :func:`average_ranks`).
+
+    Raises:
+        InvalidInputError: fewer than three models or two complete blocks.
+    """
+    ranks = block_ranks(scores, higher_is_better)
+    stat, p = friedman_test(scores, higher_is_better)
+    k, n = ranks.shape[1], ranks.shape[0]
+    return RankSummary(ranks.mean(axis=0).sort_values(), n, stat, p, nemenyi_cd(k, n, alpha), alpha)
+
+
+def cd_diagram(summary: RankSummary, *, title: str | None = None):
+    """A critical-difference diagram (Demšar 2006, Fig. 1) as a matplotlib figure.
+
+    A rank axis (1 on the left = best), each model's name joined to its average rank, the CD
+    as a bar above the axis, and thick bars joining the models no farther apart than CD
+    (not significantly different by the Nemenyi test).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ranks = summary.ranks
+    k = len(ranks)
+    half = math.ceil(k / 2)
+    fig, ax = plt.subplots(figsize=(7, 1.6 + 0.28 * half))
+    lo, hi = 1, max(k, 2)
+    ax.set_xlim(lo - 0.5, hi + 0.5)
+    rows = half + 2
+    ax.set_ylim(-rows, 1.4)
+    ax.axis("off")
+    ax.hlines(0, lo, hi, color="k", lw=1)
+    for r in range(lo, hi + 1):
+        ax.vlines(r, 0, 0.15, color="k", lw=1)
+        ax.text(r, 0.25, str(r), ha="center", va="bottom", fontsize=8)
+    ax.plot([lo, lo + summary.cd], [1.0, 1.0], color="k", lw=1.5)
+    ax.vlines([lo, lo + summary.cd], 0.9, 1.1, color="k", lw=1)
+    ax.text(lo + summary.cd / 2, 1.12, f"CD = {summary.cd:.2f}", ha="center", va="bottom", fontsize=8)
+    for i, (name, r) in enumerate(ranks.items()):
+        left = i < half
+        y = -(i + 1) if left else -(k - i)
+        x_text = lo - 0.45 if left else hi + 0.45
+        ax.plot([r, r, x_text], [0, y, y], color="0.3", lw=0.8)
+        ax.text(x_text, y + 0.08, f"{name} ({r:.2f})", ha="left" if left else "right", va="bottom", fontsize=8)
+    for j, clique in enumerate(summary.cliques()):
+        y = -0.35 - 0.22 * j
+        ax.plot([ranks[clique[0]] - 0.03, ranks[clique[-1]] + 0.03], [y, y], color="k", lw=3, solid_capstyle="round")
+    ax.set_title(title or f"Average rank over {summary.n_blocks} blocks (Friedman p = {summary.friedman_p:.3g})",
+                 fontsize=9)  # fmt: skip
+    return fig
+
+
+def _vector(values, name: str) -> np.ndarray:
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 1:
+        raise InvalidInputError(f"{name} must be 1-d, got shape {x.shape}")
+    return x
