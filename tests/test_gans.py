@@ -202,14 +202,28 @@ def test_interrupted_and_resumed_equals_uninterrupted(name, tmp_path, interrupt_
 
 
 def test_monitor_counts_distinct_shapes_with_a_feature_net(dsprites, monkeypatch):
-    """With a (stub) factor classifier the loss dict carries the distinct-shape count."""
-    class Stub:
-        def predict(self, x):  # "shape" = which third of the image is brightest
-            thirds = torch.stack([x[..., i * 21:(i + 1) * 21].mean((1, 2, 3)) for i in range(3)], 1)
-            return torch.stack([thirds.argmax(1)] + [torch.zeros(len(x), dtype=torch.long)] * 4, 1)
+    """With a stub factor classifier whose predicted shapes the test sets, the loss dict carries
+    exactly the number of distinct shapes among MONITOR_BATCH generated images, recomputed
+    every ``monitor_every`` steps and repeated in between; other factors are not counted."""
+    calls = []
 
-    monkeypatch.setattr(gan_common, "_cached_feature_net", lambda name: Stub())
+    class Stub:
+        shapes = 2  # distinct shapes the stub predicts
+
+        def predict(self, x):
+            calls.append(tuple(x.shape))
+            shape, other = torch.arange(len(x)) % self.shapes, torch.arange(len(x)) % 7
+            return torch.stack([shape, other, other, other, other], 1)
+
+    stub = Stub()
+    monkeypatch.setattr(gan_common, "_cached_feature_net", lambda name: stub)
     model, opts = make("lsgan", dsprites, monitor_every=3)
-    out = model.training_step(batch_at(model, dsprites, 0), 0, opts)
-    assert out["distinct_shapes"] in (1.0, 2.0, 3.0)
+    batch = batch_at(model, dsprites, 0)
+    assert model.training_step(batch, 0, opts)["distinct_shapes"] == 2.0
+    assert calls == [(gan_common.MONITOR_BATCH, 1, 64, 64)]  # one batch of generated images
+    stub.shapes = 1  # the generator collapses onto one shape
+    assert [model.training_step(batch, s, opts)["distinct_shapes"] for s in (1, 2, 3)] == [2.0, 2.0, 1.0]
+    stub.shapes = 3
+    assert [model.training_step(batch, s, opts)["distinct_shapes"] for s in (4, 5, 6)] == [1.0, 1.0, 3.0]
+    assert len(calls) == 3
     assert "distinct_shapes" not in make("lsgan", dsprites, monitor_every=0)[0].losses(0)
