@@ -1,5 +1,6 @@
 """Procedural dSprites against 160 real dSprites frames (best-match IoU per frame)."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,9 @@ from disbench.data.dsprites import DSprites
 from disbench.data.fidelity import fidelity
 from disbench.errors import InvalidInputError
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "dsprites_reference_frames.npz"
+# ../shared/data beside the repository; DISBENCH_REFERENCE_FRAMES points elsewhere (a worktree)
+REFERENCE = Path(os.environ.get("DISBENCH_REFERENCE_FRAMES")
+                 or Path(__file__).resolve().parents[2] / "shared" / "data" / "dsprites_reference_frames.npz")
 
 
 @pytest.fixture(scope="module")

@@ -197,7 +197,7 @@ def test_pca_and_ica_on_images():
     x = big.sample_observations(50, 1)
     for name in ("pca", "ica"):
         codes = make(name, big, random_state=0, num_fit=500)(x)
-        assert codes.shape == (50, 10) and np.isfinite(codes).all()
+        assert codes.shape == (50, 10) and np.isfinite(codes).all()  # what they compute: test_sanity_representations.py
 
 
 def test_cli_prints_sanity_table(capsys):
