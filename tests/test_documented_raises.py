@@ -352,3 +352,60 @@ def test_export_leaderboard_unknown_format(tmp_path):
     with pytest.raises(UnknownNameError, match="csv"):
         export_leaderboard(board, tmp_path / "lb.xlsx", "xlsx")
     assert not (tmp_path / "lb.xlsx").exists()
+
+
+# --- added with the model configs, presets validation and statistics module -------------------
+def test_cache_and_rng_other_dataset_or_bad_random_state(tiny):
+    from disbench.metrics import CodeCache
+    from disbench.metrics.codes import cache_and_rng
+
+    cache, rng = cache_and_rng(tiny, FactorCodes(tiny), 0)
+    assert isinstance(cache, CodeCache) and isinstance(rng, np.random.Generator)
+    with pytest.raises(InvalidInputError):
+        cache_and_rng(TinyDataset((2, 3)), CodeCache(tiny, FactorCodes(tiny)), 0)
+    with pytest.raises(InvalidInputError, match="seed"):
+        cache_and_rng(tiny, FactorCodes(tiny), None)
+
+
+def test_baseline_refuses_another_models_config_and_gan_an_unknown_label_factor():
+    from disbench.models import DatasetInfo
+    from disbench.models.base import Baseline
+    from disbench.models.beta_vae import BetaVAE
+    from disbench.models.gan_common import GanBaseline
+    from disbench.models.lsgan import LSGAN, LSGANConfig
+
+    info = DatasetInfo.of(data.load("dsprites"))
+    assert issubclass(BetaVAE, Baseline) and issubclass(LSGAN, GanBaseline)
+    with pytest.raises(InvalidInputError, match="BetaVAE takes a BetaVAEConfig, got LSGANConfig"):
+        BetaVAE(info, 10, LSGANConfig())
+    with pytest.raises(InvalidInputError, match="colour"):
+        LSGAN(info, 10, LSGANConfig(label_factor="colour"))
+
+
+def test_preset_model_config_unknown_profile_and_load_preset_bad_model_tables(tmp_path):
+    from disbench.errors import UnknownConfigKeyError
+    from disbench.presets import load_preset
+    from disbench.resources import presets_dir
+
+    with pytest.raises(UnknownNameError, match="profile"):
+        load_preset("beta_vae").model_config("huge")
+    text = (presets_dir() / "beta_vae.toml").read_text()
+    unknown = tmp_path / "unknown_key.toml"
+    unknown.write_text(text.replace("[profiles.quick.model]\n", "[profiles.quick.model]\nbetta = 4.0\n", 1))
+    with pytest.raises(UnknownConfigKeyError, match="betta"):
+        load_preset(str(unknown))
+    wrong_type = tmp_path / "wrong_type.toml"
+    wrong_type.write_text(text.replace("num_latents = 10", 'num_latents = "ten"', 1))
+    with pytest.raises(InvalidInputError, match="num_latents"):
+        load_preset(str(wrong_type))
+
+
+def test_rank_summary_needs_three_models_and_two_blocks():
+    import pandas as pd
+
+    from disbench.stats import rank_summary
+
+    with pytest.raises(InvalidInputError):
+        rank_summary(pd.DataFrame({"a": [0.1, 0.2], "b": [0.3, 0.1]}))  # two models
+    with pytest.raises(InvalidInputError):
+        rank_summary(pd.DataFrame({"a": [0.1], "b": [0.3], "c": [0.2]}))  # one block
