@@ -40,7 +40,7 @@ from disbench.allocator import tune_allocator
 from disbench.device import autocast, compile_submodules, device_description, resolve_device
 from disbench.errors import DisbenchError, InvalidInputError, MissingFileError
 from disbench.images import save_grid
-from disbench.io import atomic_path, write_json_atomic
+from disbench.io import atomic_path, read_json, write_json_atomic
 from disbench.models import Baseline, DatasetInfo, get_model_class
 from disbench.presets import load_preset
 
@@ -140,7 +140,7 @@ def train_run(preset: str, *, dataset: str = "dsprites", profile: str = "quick",
     """
     out_dir = Path(out_dir)
     config = resolve_config(preset, dataset=dataset, profile=profile, seed=seed, overrides=overrides)
-    old = _read_json(out_dir / "config.json")
+    old = read_json(out_dir / "config.json")
     if old is not None:
         diff = [k for k in RESUME_KEYS if _resolved(old, k) != config[k]]
         if diff:
@@ -148,7 +148,7 @@ def train_run(preset: str, *, dataset: str = "dsprites", profile: str = "quick",
                 f"{out_dir} holds a run with a different config ({', '.join(diff)} differ); "
                 "choose another --out or delete that directory"
             )
-    status = _read_json(out_dir / "status.json")
+    status = read_json(out_dir / "status.json")
     if status and status.get("state") == "completed" and (out_dir / CHECKPOINT).is_file():
         return out_dir
     ds = data_mod.load(dataset)
@@ -175,10 +175,10 @@ def load_run(run_dir: str | Path, device: str = "auto", require_completed: bool 
         InvalidInputError: the run is not completed (with ``require_completed``).
     """
     run_dir = Path(run_dir)
-    config = _read_json(run_dir / "config.json")
+    config = read_json(run_dir / "config.json")
     if config is None:
         raise MissingFileError(f"{run_dir} is not a run directory (no config.json); train one with `disbench train`")
-    status = _read_json(run_dir / "status.json") or {}
+    status = read_json(run_dir / "status.json") or {}
     if require_completed and status.get("state") != "completed":
         raise InvalidInputError(
             f"run {run_dir} is {status.get('state', 'unknown')!r}, not completed; "
@@ -572,15 +572,6 @@ def _resolved(old_config: dict, key: str):
         return cls.config_class.from_table(old_config.get("hparams")).to_dict()
     except (DisbenchError, KeyError):
         return None
-
-
-def _read_json(path: Path):
-    import json
-
-    if not path.is_file():
-        return None
-    with open(path) as f:
-        return json.load(f)
 
 
 def _git_commit() -> str | None:
