@@ -26,8 +26,9 @@ def result():
 def test_fidelity_thresholds(result):
     _, r = result
     assert r["per_frame"].shape == (160,)
-    assert r["mean_iou"] >= 0.95
-    assert r["min_iou"] >= 0.85
+    # measured 0.98970 / 0.94737 (deterministic: no randomness in rendering or matching)
+    assert r["mean_iou"] >= 0.989
+    assert r["min_iou"] >= 0.947
     assert r["mean_iou"] == pytest.approx(r["per_frame"].mean())
 
 
