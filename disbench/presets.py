@@ -3,9 +3,11 @@
 The schema is documented in ``baselines/README.md``. A preset names the model class
 (``model``, a registry name, see :func:`disbench.models.get_model_class`), its supervision
 and representation, the citation, one table per *profile* (``quick`` for this CPU,
-``paper`` for the paper's own settings) and the numbers the paper reports
-(``[[reported]]``). Each profile's ``model`` table is checked against the model's config
-dataclass when the preset is loaded, so a typo fails before anything runs.
+``paper`` for the paper's own settings), the numbers the paper reports
+(``[[reported]]``) and, for each study the baseline takes part in, its hyper-parameter
+sweep (``[studies.<study>]``, read by :mod:`disbench.study`). Each profile's ``model`` table
+is checked against the model's config dataclass when the preset is loaded, and so is every
+value a sweep sets in it, so a typo fails before anything runs.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Preset:
             ``log_every``, ``model`` = hyperparameters for the model class, plus any notes).
         reported: the ``[[reported]]`` entries (dicts with paper, dataset, metric, value,
             source, metric_settings).
+        studies: study name -> :class:`Sweep` (the ``[studies.<study>]`` tables).
         path: the file it was read from.
     """
 
@@ -46,6 +49,7 @@ class Preset:
     paper: str
     profiles: dict
     reported: list = field(default_factory=list)
+    studies: dict = field(default_factory=dict)
     path: Path | None = None
 
     def profile(self, name: str) -> dict:
@@ -70,6 +74,21 @@ class Preset:
         """
         return get_model_class(self.model).config_class.from_table(
             self.profile(profile)["model"], where=f"preset {self.name!r} profile {profile!r}")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A preset's part in a study: the ``model`` hyper-parameter it varies and its values.
+
+    Attributes:
+        key: a key of the profile's ``[profiles.<p>.model]`` table (``"beta"``).
+        values: the values the study trains, in the study's order (floats or ints).
+        source: where the values come from (file, function, setting).
+    """
+
+    key: str
+    values: tuple
+    source: str
 
 
 def list_presets() -> list[str]:
@@ -129,4 +148,23 @@ def _validate(data: dict, path: Path) -> Preset:
             raise DataFileError(f"preset {path}: profile {pname!r} model must be a table ([profiles.{pname}.model])")
         config_class.from_table(prof.get("model"), where=f"preset {path} profile {pname!r}")
     known = {k: data[k] for k in REQUIRED_KEYS}
-    return Preset(**known, reported=list(data.get("reported", [])), path=path)
+    studies = {}
+    for study, table in data.get("studies", {}).items():
+        where = f"preset {path}: [studies.{study}]"
+        studies[study] = sweep = _sweep(table, where)
+        for pname, prof in profiles.items():  # every value must make a valid config of every profile
+            for value in sweep.values:
+                config_class.from_table({**prof.get("model", {}), sweep.key: value}, where=f"{where} in {pname!r}")
+    return Preset(**known, reported=list(data.get("reported", [])), studies=studies, path=path)
+
+
+def _sweep(table, where: str) -> Sweep:
+    if not isinstance(table, dict) or set(table) != {"key", "values", "source"}:
+        raise DataFileError(f"{where} must have exactly the keys key, values, source; see baselines/README.md")
+    values = table["values"]
+    numbers = isinstance(values, list) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    if not numbers or not values or len(set(values)) != len(values):
+        raise DataFileError(f"{where}: values must be a non-empty list of distinct numbers, got {values!r}")
+    if not isinstance(table["key"], str) or not isinstance(table["source"], str) or not table["source"]:
+        raise DataFileError(f"{where}: key and source must be strings")
+    return Sweep(table["key"], tuple(values), table["source"])

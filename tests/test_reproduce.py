@@ -49,7 +49,7 @@ def setup(tmp_path, monkeypatch):
     monkeypatch.setattr("disbench.presets.presets_dir", lambda: d)
     trained = []
 
-    def train_run(preset, *, dataset, profile, seed, out_dir, device, progress):
+    def train_run(preset, *, dataset, profile, seed, out_dir, device, progress, overrides=None):
         trained.append((preset, profile, seed))
         write_json_atomic(Path(out_dir) / "status.json", {"state": "completed", "step": 10, "error": None})
 
