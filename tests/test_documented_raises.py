@@ -409,3 +409,109 @@ def test_rank_summary_needs_three_models_and_two_blocks():
         rank_summary(pd.DataFrame({"a": [0.1, 0.2], "b": [0.3, 0.1]}))  # two models
     with pytest.raises(InvalidInputError):
         rank_summary(pd.DataFrame({"a": [0.1], "b": [0.3], "c": [0.2]}))  # one block
+
+
+# --- added with the data integrity records, train_spec and studies ----------------------------------
+def test_recorded_checksums_catch_a_changed_file(tmp_path, monkeypatch):
+    from fixtures.data_files import DSPRITES_SMALL, MPI3D_SMALL, write_dsprites, write_mpi3d
+
+    from disbench.data.dsprites_file import DSpritesFile
+    from disbench.data.integrity import check_recorded, record_path
+    from disbench.data.manifest import DataFile, manifest
+    from disbench.data.mpi3d import MPI3D
+    from disbench.errors import ChecksumError
+
+    monkeypatch.setenv("DISBENCH_DATA", str(tmp_path))
+    path = tmp_path / "blob.bin"
+    path.write_bytes(b"first bytes")
+    spec = DataFile(name="blob.bin", urls=())
+    check_recorded("blob", spec, path)  # first use: recorded
+    assert record_path(path).is_file()
+    path.write_bytes(b"other bytes!")
+    with pytest.raises(ChecksumError, match="blob"):
+        check_recorded("blob", spec, path)
+
+    cached = manifest("dsprites").files[0].path()
+    write_dsprites(cached)
+    DSpritesFile(factors_num_values=DSPRITES_SMALL)  # records the sha256 on first use
+    write_dsprites(cached, compressed=False)  # the same arrays, other bytes: the file changed
+    with pytest.raises(ChecksumError):
+        DSpritesFile(factors_num_values=DSPRITES_SMALL)
+
+    cached = manifest("mpi3d_toy").files[0].path()
+    write_mpi3d(cached)
+    MPI3D("toy", factors_num_values=MPI3D_SMALL)
+    write_mpi3d(cached, compressed=True)
+    with pytest.raises(ChecksumError):
+        MPI3D("toy", factors_num_values=MPI3D_SMALL)
+
+
+def test_verify_unknown_dataset_or_missing_file(tmp_path, monkeypatch):
+    from disbench.data.integrity import verify
+
+    monkeypatch.setenv("DISBENCH_DATA", str(tmp_path))
+    with pytest.raises(UnknownNameError, match="dsprites"):
+        verify("mnist")
+    with pytest.raises(MissingFileError, match="disbench datasets download"):
+        verify("shapes3d")
+
+
+def test_train_spec_unknown_profile():
+    from disbench.presets import load_preset
+    from disbench.runner import train_spec
+
+    assert train_spec(load_preset("beta_vae"), "dsprites", "quick", 0)["profile"] == "quick"
+    with pytest.raises(UnknownNameError, match="profile"):
+        train_spec(load_preset("beta_vae"), "dsprites", "huge", 0)
+
+
+def test_load_study_unknown_missing_or_bad_file(tmp_path):
+    from disbench.study.grid import load_study
+
+    with pytest.raises(UnknownNameError, match="unsupervised_study_v1"):
+        load_study("nostudy")
+    with pytest.raises(MissingFileError, match="not found"):
+        load_study(str(tmp_path / "absent.toml"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = [unclosed")
+    with pytest.raises(DataFileError, match="not valid TOML"):
+        load_study(str(bad))
+    partial = tmp_path / "partial.toml"
+    partial.write_text('name = "partial"\n')
+    with pytest.raises(DataFileError, match="misses required keys"):
+        load_study(str(partial))
+
+
+def test_run_study_refuses_a_damaged_index(tmp_path):
+    from disbench.results import INDEX_NAME, ResultsStoreError
+    from disbench.study import run_study
+    from disbench.study.grid import plan_study
+
+    plan = plan_study("unsupervised_study_v1", seeds=[0])
+    (tmp_path / "runs").mkdir()
+    (tmp_path / INDEX_NAME).write_bytes(b"not a database" * 100)
+    with pytest.raises(ResultsStoreError, match="disbench results repair"):
+        run_study(plan, out=tmp_path, progress=False, echo=lambda m: None)
+
+
+def test_verify_a_dataset_without_files(monkeypatch):
+    import types
+
+    from disbench.data import manifest as manifest_module
+    from disbench.data.integrity import verify
+
+    # no shipped manifest is procedural-only today: a stand-in manifest without files
+    monkeypatch.setattr(manifest_module, "manifest", lambda name: types.SimpleNamespace(files=(), base=None))
+    with pytest.raises(InvalidInputError, match="no published file"):
+        verify("procedural_only")
+
+
+def test_infogan_cr_regulariser_must_start_before_the_last_step():
+    from disbench.models import get_model_class
+    from disbench.models.infogan_cr import InfoGANCR
+
+    assert get_model_class("infogan_cr") is InfoGANCR
+    with pytest.raises(InvalidInputError, match="cr_start_step"):
+        _build("infogan_cr", steps=10, model={"cr_start_step": 10})
+    with pytest.raises(InvalidInputError, match="cr_start_step"):
+        _build("infogan_cr", model={"cr_start_step": -1})
