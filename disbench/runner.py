@@ -149,11 +149,12 @@ def plan_runs(
     Args:
         models: preset names, paths to preset files (``./my_method.toml``) or presets of
             installed packages (the ``disbench.models`` entry points), or ``"all"`` (every
-            preset under ``baselines/``: the six baselines plus the plain-VAE reference row
-            ``vae`` when its preset exists).
+            preset under ``baselines/`` that defines ``profile``: with ``"paper"`` the six
+            baselines and the VAE row; with ``"quick"`` also the study's VAE family, which
+            defines ``quick`` and ``study`` only).
         datasets: dataset registry names.
         seeds: training (and metric) seeds.
-        profile: a profile every chosen preset defines: ``"quick"`` (CPU; metrics at
+        profile: a profile every named preset defines: ``"quick"`` (CPU; metrics at
             their ``quick`` preset), ``"paper"`` (the paper's settings; metrics at their
             reference defaults) or another one a preset adds (reference defaults).
         metrics: metric registry names, or None for the default set (all
@@ -176,7 +177,8 @@ def plan_runs(
     from disbench.metrics.evaluate import GROUP_METRICS, SAMPLE_METRICS  # not for sanity rows
     from disbench.presets import list_presets, load_preset
 
-    names = list_presets() if models == "all" or list(models) == ["all"] else list(dict.fromkeys(models))
+    everything = models == "all" or list(models) == ["all"]
+    names = list_presets() if everything else list(dict.fromkeys(models))
     encoders = dict(encoders or {})
     if not (names or encoders) or not datasets or not seeds:
         raise InvalidInputError("a job needs at least one model, one dataset and one seed")
@@ -199,10 +201,17 @@ def plan_runs(
         if preset.name in presets and sources[preset.name] != m:
             raise InvalidInputError(f"two presets named {preset.name!r} ({sources[preset.name]}, {m}); rename one")
         presets[preset.name], sources[preset.name] = preset, m
-    if presets:
+    if everything:  # "all" = every preset that defines the profile (the study's VAEs have no paper profile)
+        defined = set().union(*(p.profiles for p in presets.values()))
+        presets = {name: p for name, p in presets.items() if profile in p.profiles}
+        if not presets:
+            raise unknown_name("profile", profile, defined)
+    elif presets:
         shared = set.intersection(*(set(p.profiles) for p in presets.values()))
         if profile not in shared:
-            raise unknown_name("profile", profile, shared)
+            lacking = sorted(name for name, p in presets.items() if profile not in p.profiles)
+            err = unknown_name("profile", profile, shared)
+            raise UnknownNameError(f"{err} (not defined by {', '.join(lacking)})")
     external = _check_encoders(encoders, datasets, set(presets))
     metric_preset = metric_preset_for(profile)
     code_metrics = None if metrics is None else [m for m in metrics if m not in (*SAMPLE_METRICS, *GROUP_METRICS)] or None
