@@ -16,6 +16,8 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from disbench import plugins
+from disbench.device import PRECISIONS
 from disbench.errors import DataFileError, MissingFileError, UnknownNameError, unknown_name
 from disbench.models import get_model_class
 from disbench.resources import presets_dir, read_toml
@@ -23,7 +25,7 @@ from disbench.resources import presets_dir, read_toml
 REQUIRED_KEYS = ("name", "model", "display_name", "supervision", "representation", "citation", "paper", "profiles")
 REQUIRED_PROFILE_KEYS = ("steps", "batch_size")
 SUPERVISION_KINDS = ("none", "factor labels", "clamped batches")
-PROFILE_DEFAULTS = {"checkpoint_every": 1000, "log_every": 50, "model": {}}
+PROFILE_DEFAULTS = {"checkpoint_every": 1000, "log_every": 50, "precision": "float32", "model": {}}
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Preset:
     Attributes:
         name, model, display_name, supervision, representation, citation, paper: as in the file.
         profiles: profile name -> table (``steps``, ``batch_size``, ``checkpoint_every``,
-            ``log_every``, ``model`` = hyperparameters for the model class, plus any notes).
+            ``log_every``, ``precision``, ``model`` = hyperparameters for the model class).
         reported: the ``[[reported]]`` entries (dicts with paper, dataset, metric, value,
             source, metric_settings).
         studies: study name -> :class:`Sweep` (the ``[studies.<study>]`` tables).
@@ -54,7 +56,7 @@ class Preset:
 
     def profile(self, name: str) -> dict:
         """A deep copy of profile ``name`` with defaults filled in (``checkpoint_every``
-        1000, ``log_every`` 50, ``model`` {}).
+        1000, ``log_every`` 50, ``precision`` "float32", ``model`` {}).
 
         Raises:
             UnknownNameError: no such profile (the message lists this preset's profiles).
@@ -97,10 +99,13 @@ def list_presets() -> list[str]:
 
 
 def load_preset(name: str) -> Preset:
-    """Load preset ``name`` (or a path to a ``.toml`` preset file).
+    """Load preset ``name``: a file stem under ``baselines/``, a path to a ``.toml`` preset
+    file anywhere, or a preset an installed package registers in the ``disbench.models``
+    entry-point group (see :mod:`disbench.plugins`).
 
     Raises:
         UnknownNameError: no preset of that name (the message lists the valid ones).
+        PluginError: the preset's ``model`` is outside code that cannot be used (names the fix).
         MissingFileError: a path that does not exist.
         DataFileError: the file is not valid TOML or misses required keys.
         UnknownConfigKeyError: a profile's ``model`` table has a key the model's config lacks
@@ -115,7 +120,9 @@ def load_preset(name: str) -> Preset:
     else:
         path = presets_dir() / f"{name}.toml"
         if not path.is_file():
-            raise unknown_name("preset", name, list_presets())
+            path = plugins.entry_point_presets().get(name)
+        if path is None or not path.is_file():
+            raise unknown_name("preset", name, [*list_presets(), *plugins.entry_point_presets()])
     try:
         data = read_toml(path)
     except Exception as e:  # tomllib.TOMLDecodeError, UnicodeDecodeError
@@ -139,6 +146,8 @@ def _validate(data: dict, path: Path) -> Preset:
         for key in ("steps", "batch_size", "checkpoint_every", "log_every"):
             if key in prof and (not isinstance(prof[key], int) or prof[key] < 1):
                 raise DataFileError(f"preset {path}: profile {pname!r} {key} must be a positive integer")
+        if prof.get("precision", "float32") not in PRECISIONS:
+            raise DataFileError(f"preset {path}: profile {pname!r} precision must be one of {PRECISIONS}")
     try:
         config_class = get_model_class(data["model"]).config_class
     except UnknownNameError as e:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from disbench import __version__
-from disbench.io import write_text_atomic
+from disbench.io import read_json, write_text_atomic
 from disbench.leaderboard import TABLE_CSS, Leaderboard, build_leaderboard
 from disbench.results import RUNS_DIR, RunRecord
 
@@ -137,6 +137,11 @@ def _run_section(r: RunRecord, run_root: Path) -> str:
     run_dir = run_root / RUNS_DIR / r.run_id
     parts = [f'<div class="run"><h3>{html.escape(r.spec.get("display_name", r.name))} · seed {r.seed} · '
              f"<code>{html.escape(r.run_id)}</code></h3>"]  # fmt: skip
+    env = read_json(run_dir / "env.json", {})
+    precision = env.get("precision") or r.spec.get("config", {}).get("precision")
+    if precision:
+        parts.append(f"<p>{html.escape(r.profile)} profile · trained on {html.escape(str(env.get('device')))} "
+                     f"in {html.escape(precision)}</p>")
     if r.state != "completed":
         parts.append(f'<p class="error">{html.escape(r.state)}: {html.escape(str(r.error))}</p>')
     curves = training_curves_figure(run_dir)
