@@ -335,28 +335,12 @@ class Leaderboard:
         return header + latex_tables(self.tables(), compact=compact)
 
     def to_html(self) -> str:
-        """HTML tables (one per group, with a caption): ``mean ± std``, the winner ``<b>``, ties
-        †, the 95% CI and the metric noise as a tooltip."""
+        """HTML tables (one per group, with a caption; :func:`html_table`): ``mean ± std``, the
+        winner ``<b>``, ties †, the 95% CI and the metric noise as a tooltip."""
         out = []
         for t, (_, g) in zip(self.tables(), self.groups()):
-            info = {(r["name"], r["metric"]): r for _, r in g.iterrows()}
-            rows = []
-            for r in t.rows:
-                cells = [f"<td>{html.escape(x or '—')}</td>" for x in (r.display, r.supervision, r.representation)]
-                for m, c in zip(t.metrics, r.cells):
-                    if c is None:
-                        cells.append("<td>—</td>")
-                        continue
-                    tip = _tooltip(info[(r.name, m)])
-                    text = html.escape(_plain(c.mean, c.std))
-                    text = f"<b>{text}</b>" if c.bold else f"{text} {TIE_MARK}" if c.tied else text
-                    cells.append(f'<td title="{html.escape(tip)}">{text}</td>' if tip else f"<td>{text}</td>")
-                rows.append("<tr>" + "".join(cells) + "</tr>")
-            head = "".join(f"<th>{html.escape(h)}</th>" for h in _header(t.metrics))
-            out.append(
-                f'<table class="leaderboard"><caption>{html.escape(t.caption)}</caption>'
-                f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            )
+            tips = {(r["name"], r["metric"]): _tooltip(r) for _, r in g.iterrows()}
+            out.append(html_table(t, tips))
         return "\n".join(out)
 
 
@@ -383,8 +367,8 @@ def markdown_tables(tables: list[Table]) -> str:
 
 
 def html_table(t: Table, tips: dict | None = None) -> str:
-    """One HTML table with its caption: the centre with ``± std`` (or ``[q1, q3]``) beneath in
-    smaller type, the winner ``<b>``, ties †; ``tips`` maps (row name, metric) to a tooltip."""
+    """One HTML table with its caption: ``mean ± std`` (or ``median [q1, q3]``), the winner
+    ``<b>``, ties †; ``tips`` maps (row name, metric) to a tooltip ("" or absent: none)."""
     rows = []
     for r in t.rows:
         cells = [f"<td>{html.escape(x or '—')}</td>" for x in (r.display, r.supervision, r.representation)]
@@ -392,13 +376,8 @@ def html_table(t: Table, tips: dict | None = None) -> str:
             if c is None:
                 cells.append("<td>—</td>")
                 continue
-            d = _decimals(c.mean)
-            text = _fmt(c.mean, d)
+            text = html.escape(_cell_text(c))
             text = f"<b>{text}</b>" if c.bold else f"{text} {TIE_MARK}" if c.tied else text
-            if c.interval is not None:
-                text += f'<br><span class="sd">[{_fmt(c.interval[0], d)}, {_fmt(c.interval[1], d)}]</span>'
-            elif not math.isnan(c.std):
-                text += f'<br><span class="sd">± {_fmt(c.std, d)}</span>'
             tip = (tips or {}).get((r.name, m))
             cells.append(f'<td title="{html.escape(tip)}">{text}</td>' if tip else f"<td>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
