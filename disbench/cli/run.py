@@ -14,6 +14,9 @@ def expand_list_options(args: list[str], names) -> list[str]:
     out, current, seen_values = [], None, True
     for i, arg in enumerate(args):
         if arg == "--":
+            if current and not seen_values:
+                out.append(current)  # no value: let click report the missing argument
+            current, seen_values = None, True
             out += args[i:]
             break
         if arg.startswith("-") and not arg.lstrip("-").isdigit():
@@ -49,7 +52,7 @@ def parse_seeds(values) -> list[int]:
     from disbench.errors import InvalidInputError
 
     seeds = split_values(values)
-    if not all(s.isdigit() for s in seeds):
+    if not all(s.isascii() and s.isdigit() for s in seeds):  # str.isdigit alone takes "²", which int() refuses
         raise InvalidInputError(f"seeds must be non-negative integers, got {' '.join(seeds)}")
     return [int(s) for s in seeds]
 
