@@ -41,8 +41,8 @@ from pathlib import Path
 
 import torch
 
-#: loss columns of train_log.csv that are not loss terms
-NOT_LOSSES = ("step", "time", "images_per_s")
+#: columns of train_log.csv that are not loss terms (the GAN mode-collapse count included)
+NOT_LOSSES = ("step", "time", "images_per_s", "distinct_shapes")
 #: model keys that are phase lengths or phase starts in steps (scaled with the run's length)
 PHASE_KEYS = ("posthoc_steps", "encoder_steps", "independent_steps", "cr_start_step")
 
