@@ -161,7 +161,7 @@ def test_as_encoder_needs_a_callable():
 def test_resolve_settings_errors():
     from disbench.metrics.evaluate import resolve_settings
 
-    assert resolve_settings(["mig"], "quick")["mig"]["num_train"] == 2_500
+    assert resolve_settings(["dci"], "quick")["dci"]["num_train"] == 2_500
     with pytest.raises(UnknownNameError, match="valid metrics"):
         resolve_settings(["nope"])
     with pytest.raises(UnknownNameError, match="metric preset"):

@@ -120,7 +120,8 @@ def test_uncached_paths_give_the_same_codes(ds):
 
 def test_quick_preset_is_labelled(ds):
     r = evaluate(ds, FactorCodes(ds), ["mig"], preset="quick")
-    assert r["metric_preset"] == "quick" and r["metric_settings"]["mig"]["num_train"] == 2_500
+    # MIG keeps its default size in quick (plug-in MI bias); the label still says quick
+    assert r["metric_preset"] == "quick" and r["metric_settings"]["mig"]["num_train"] == 10_000
 
 
 @pytest.mark.parametrize(
@@ -146,7 +147,7 @@ def test_bad_names_and_missing_pieces_raise(ds):
         evaluate(ds, CountingEncoder(), ["fid"])
     with pytest.raises(InvalidInputError, match="unknown setting"):
         evaluate(ds, CountingEncoder(), ["mig"], settings={"mig": {"bins": 3}})
-    with pytest.raises(InvalidInputError, match="lacks sample_factors"):
+    with pytest.raises(InvalidInputError, match="lacks num_factors, .*sample_factors"):
         evaluate(object(), CountingEncoder(), ["mig"])
     with pytest.raises(InvalidInputError, match="single value"):
         evaluate(TinyDataset((3, 1)), CountingEncoder(), ["mig"], settings={"mig": TINY["mig"]})
@@ -222,3 +223,21 @@ def test_fid_and_kid_come_from_one_fid_call(ds, monkeypatch):
                  preset="quick")
     assert r["fid"] == 12.5 and r["kid"] == 0.25 and r["fid.kid_std"] == 0.01
     assert calls == [("factor_net", 2_000, (3, 1, 1, 4))]
+
+
+def test_field_metrics_by_name_with_provenance_and_the_classifier_named(ds):
+    small = {"irs": {"num_train": 400}, "unsupervised": {"num_train": 400}, "infomec": {"num_train": 400},
+             "dci_es": {"num_train": 150, "num_test": 60, "depths": (1, 3)}, **TINY}
+    names = ["irs", "unsupervised", "infomec", "dci_es", "beta_vae", "modularity"]
+    r = evaluate(ds, FactorCodes(ds), names, settings={k: small[k] for k in names}, classifier="study", n_jobs=1)
+    for name in names:
+        assert np.isfinite(r[name]), name
+    assert r["irs"] == pytest.approx(1.0, abs=0.02) and r["dci_es.size"] == 1.0
+    assert r["beta_vae.classifier"] == r["modularity.classifier"] == "study"
+    assert r["metric_settings"]["beta_vae"]["classifier"] == "study"
+    assert r["dataset.source"] == "procedural" and r["dataset.name"] == "tiny"
+    assert r["codes.cache"] == "on" and r["env.scikit_learn"].count(".") >= 1
+    with pytest.raises(InvalidInputError, match="several trained runs"):
+        evaluate(ds, FactorCodes(ds), ["udr"])
+    with pytest.raises(UnknownNameError, match="classifier"):
+        evaluate(ds, FactorCodes(ds), ["mig"], classifier="newest")
