@@ -270,6 +270,15 @@ class Leaderboard:
             out.append(Table(key, metrics, rows, self.caption(key)))
         return out
 
+    def rank_scores(self, key) -> tuple[pd.DataFrame, dict[str, bool]]:
+        """Blocks × models table of one group for :func:`disbench.stats.rank_summary`: one row
+        per metric (the mean over seeds), one column per trained model (display name), and
+        per metric whether higher is better. Metrics some model lacks are left out."""
+        g = self.tidy[(self.tidy[GROUP] == pd.Series(key, index=GROUP)).all(axis=1) & (self.tidy["kind"] == "train")]
+        scores = g.pivot_table(index="metric", columns="display_name", values="mean", aggfunc="first")
+        scores = scores.reindex(_metric_order(scores.index)).dropna(axis=0, how="any")
+        return scores, {m: not lower_is_better(m) for m in scores.index}
+
     def caption(self, key) -> str:
         """Plain-text caption of one group: dataset, profile, seeds, metric preset, what bold and
         † mean (or why nothing is bold), which of seed spread and metric noise dominates, directions."""
@@ -345,8 +354,8 @@ class Leaderboard:
         return header + "\n\n".join(_latex_table(t, compact) for t in self.tables()) + "\n"
 
     def to_html(self) -> str:
-        """HTML tables (one per group, with a caption): ``mean ± std``, the winner ``<b>``, ties
-        †, the 95% CI and the metric noise as a tooltip."""
+        """HTML tables (one per group, with a caption): the mean with ``± std`` beneath in smaller
+        type, the winner ``<b>``, ties †, the 95% CI, metric noise and p-value as a tooltip."""
         out = []
         for t, (_, g) in zip(self.tables(), self.groups()):
             info = {(r["name"], r["metric"]): r for _, r in g.iterrows()}
@@ -358,8 +367,11 @@ class Leaderboard:
                         cells.append("<td>—</td>")
                         continue
                     tip = _tooltip(info[(r.name, m)])
-                    text = html.escape(_plain(c.mean, c.std))
+                    d = _decimals(c.mean)
+                    text = _fmt(c.mean, d)
                     text = f"<b>{text}</b>" if c.bold else f"{text} {TIE_MARK}" if c.tied else text
+                    if not math.isnan(c.std):
+                        text += f'<br><span class="sd">± {_fmt(c.std, d)}</span>'
                     cells.append(f'<td title="{html.escape(tip)}">{text}</td>' if tip else f"<td>{text}</td>")
                 rows.append("<tr>" + "".join(cells) + "</tr>")
             head = "".join(f"<th>{html.escape(h)}</th>" for h in _header(t.metrics))
@@ -536,4 +548,6 @@ TABLE_CSS = (
     "table.leaderboard caption{caption-side:top;text-align:left;padding:.4em 0;max-width:60em}"
     "table.leaderboard th,table.leaderboard td{border-bottom:1px solid #ccc;padding:.25em .6em;text-align:right}"
     "table.leaderboard td:nth-child(-n+3),table.leaderboard th:nth-child(-n+3){text-align:left}"
+    "table.leaderboard td{white-space:nowrap}table.leaderboard td:nth-child(3){white-space:normal;min-width:14em}"
+    "table.leaderboard .sd{font-size:11px;color:#555}"
 )

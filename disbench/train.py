@@ -5,7 +5,7 @@ it step by step, drawing every batch through the dataset interface (``model.next
 in a background thread. The run directory (see ``notes/INTERFACES.md``)::
 
     RUN_DIR/config.json  status.json  train_log.csv  env.json
-           checkpoints/last.pt  samples.png  reconstructions.png (VAEs)  traversals.png
+           checkpoints/last.pt  samples.png  reconstructions.png (VAEs)  traversals.png/.gif
 
 Reproducibility: three independent streams are derived from the seed (model
 initialisation, training noise = ``model.generator``, data = a numpy Generator); their
@@ -38,7 +38,7 @@ from disbench import data as data_mod
 from disbench.allocator import tune_allocator
 from disbench.device import autocast, compile_submodules, device_description, resolve_device
 from disbench.errors import DisbenchError, InvalidInputError, MissingFileError
-from disbench.images import save_grid
+from disbench.images import save_grid, save_traversal_gif
 from disbench.io import atomic_path, write_json_atomic
 from disbench.models import DatasetInfo, get_model_class
 from disbench.presets import load_preset
@@ -300,7 +300,8 @@ def fit(model, dataset, *, steps: int, batch_size: int, seed: int, out_dir: str 
 def write_grids(model, dataset, out_dir: str | Path, seed: int = 0) -> list[Path]:
     """Write samples.png (8×8 samples), reconstructions.png (originals above their
     reconstructions; only for models with one) and traversals.png (one row per code,
-    :data:`TRAVERSAL_STEPS` values each) into ``out_dir``; returns the paths written."""
+    :data:`TRAVERSAL_STEPS` values each) and its animation traversals.gif into ``out_dir``;
+    returns the paths written."""
     out_dir = Path(out_dir)
     written = []
     gen = torch.Generator(model.device).manual_seed(seed)
@@ -316,7 +317,8 @@ def write_grids(model, dataset, out_dir: str | Path, seed: int = 0) -> list[Path
             written.append(out_dir / "reconstructions.png")
         trav = model.traverse(x[:1], TRAVERSAL_STEPS, generator=gen)
         save_grid(trav, out_dir / "traversals.png", scale=2)
-        written.append(out_dir / "traversals.png")
+        save_traversal_gif(trav, out_dir / "traversals.gif", scale=2)
+        written += [out_dir / "traversals.png", out_dir / "traversals.gif"]
     return written
 
 

@@ -132,7 +132,7 @@ def test_html_bold_winner_and_tooltip(board, tmp_path):
     page = export_leaderboard(board, tmp_path / "lb.html", "html").read_text()
     body = page.split("<tbody>")[1].split("</tbody>")[0]
     assert body.count("<tr>") == 4 and page.count("<th>") == 5
-    assert "<b>0.540 ± 0.040</b>" in page and 'title="95% CI [' in page and "p vs best (Holm)" in page
+    assert '<b>0.540</b><br><span class="sd">± 0.040</span>' in page and 'title="95% CI [' in page and "p vs best (Holm)" in page
 
 
 def test_overlapping_seeds_bold_nothing_and_mark_ties():
