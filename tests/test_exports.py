@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from disbench.escape import ACCENTS, LATEX_ASCII, LATEX_SYMBOLS, LIGATURES, latex_escape, markdown_escape
@@ -124,6 +124,8 @@ def _latex_decode(tex: str) -> str:
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.sampled_from(ALPHABET), max_size=40))
+@example("?‘")  # found by hypothesis: ? then the ` of a left quote made the ligature ¿
+@example("'’ -- !`")
 def test_latex_escape_round_trip(text):
     tex = latex_escape(text)
     assert tex.isascii() and "\n" not in tex

@@ -9,6 +9,7 @@ with it says ``"metric_preset": "quick"``).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ from disbench.metrics.dci import dci
 from disbench.metrics.factor_vae import factor_vae_score
 from disbench.metrics.mig import mig
 from disbench.metrics.modularity import modularity_explicitness
+from disbench.metrics.noise import metric_noise
 from disbench.metrics.sap import sap_score
 
 # disentanglement metrics: name -> sampling function (dataset, encode, *, random_state, **settings)
@@ -100,7 +102,7 @@ def resolve_settings(metrics, preset: str = "default", settings: dict | None = N
 
 def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "default", random_state=0,
              device=None, settings: dict | None = None, batch_size: int | None = None,
-             n_jobs: int | None = None, progress: bool = False) -> dict:
+             n_jobs: int | None = None, progress: bool = False, noise_seeds: int = 0) -> dict:
     """Score one representation with several metrics; one flat, JSON-serialisable dict.
 
     Every metric gets the same seed ``random_state`` (as disentanglement_lib evaluates each
@@ -124,11 +126,15 @@ def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "defau
         n_jobs: parallel workers: threads per DCI classifier, processes for the per-factor
             fits of SAP and explicitness.
         progress: print progress (tqdm) while encoding.
+        noise_seeds: score each disentanglement metric again at this many further metric
+            seeds on the same codes (:func:`disbench.metrics.noise.metric_noise`); 0: don't.
 
     Returns:
         ``{"<metric>": headline score, "<metric>.<output>": other outputs,
         "<metric>.seconds": wall time, "metric_preset": str, "metric_settings": {...},
-        "codes.num_requested": int, "codes.num_encoded": int, "codes.cached": bool}``.
+        "codes.num_requested": int, "codes.num_encoded": int, "codes.cached": bool}``, and
+        with ``noise_seeds`` ``"<metric>.noise_std"``, ``.noise_scores``, ``.noise_seeds``,
+        ``.noise_seconds`` per disentanglement metric.
 
     Raises:
         UnknownNameError: unknown metric or preset.
@@ -145,8 +151,8 @@ def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "defau
     out: dict = {"metric_preset": preset + ("+custom" if settings else ""), "metric_settings": resolved}
     for name in metrics:
         start = time.perf_counter()
+        extra = {"n_jobs": n_jobs} if name in ("dci", "sap", "modularity") else {}
         if name in METRICS:
-            extra = {"n_jobs": n_jobs} if name in ("dci", "sap", "modularity") else {}
             result = METRICS[name](dataset, cache, random_state=seed, **resolved[name], **extra)
         else:
             if name == "kid" and "fid" in metrics:
@@ -154,9 +160,16 @@ def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "defau
             result = _sample_metric(name, dataset, sample, seed, device, resolved[name], out)
         _flatten(name, result, out)
         out[f"{name}.seconds"] = round(time.perf_counter() - start, 3)
+        if noise_seeds and name in METRICS:  # the metric's own sampling noise on the same codes
+            score_at = functools.partial(_score, METRICS[name], dataset, cache, {**resolved[name], **extra})
+            out.update(metric_noise(name, score_at, result["score"], seed, noise_seeds))
     out.update({"codes.num_requested": cache.num_requested, "codes.num_encoded": cache.num_encoded,
                 "codes.cached": cache.cached})
     return out
+
+
+def _score(function, dataset, cache, settings, seed) -> float:
+    return function(dataset, cache, random_state=seed, **settings)["score"]
 
 
 def _sample_metric(name, dataset, sample, seed, device, settings, out) -> dict:
@@ -200,7 +213,7 @@ def _as_seed(random_state) -> int:
 
 
 def evaluate_run(run_dir, metrics=None, preset: str = "default", device="auto", *, random_state=0,
-                 progress: bool = False) -> dict:
+                 progress: bool = False, noise_seeds: int = 0) -> dict:
     """Evaluate a trained run directory and write ``RUN_DIR/metrics.json`` atomically.
 
     Loads the model with :func:`disbench.train.load_run` (last checkpoint, eval mode),
@@ -213,6 +226,7 @@ def evaluate_run(run_dir, metrics=None, preset: str = "default", device="auto", 
         preset: ``"default"`` or ``"quick"``.
         device: passed to ``load_run`` (``"auto"``, ``"cpu"``, ``"cuda"``...).
         random_state: int seed for the metrics and the samples.
+        noise_seeds: see :func:`evaluate`.
 
     Returns:
         The :func:`evaluate` dict, plus ``"run_dir"``; the same is in ``metrics.json``.
@@ -236,7 +250,7 @@ def evaluate_run(run_dir, metrics=None, preset: str = "default", device="auto", 
         return model.sample(n, generator=generator)
 
     result = evaluate(dataset, model, metrics, sample=sample, preset=preset, random_state=seed,
-                      progress=progress)
+                      progress=progress, noise_seeds=noise_seeds)
     result["run_dir"] = str(run_dir)
     write_json_atomic(run_dir / "metrics.json", result)
     return result
