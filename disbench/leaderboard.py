@@ -53,6 +53,12 @@ METRIC_LABELS = {
     "fid_inception": ("FID (Inception)", "FID (Inception)", r"FID$_\mathrm{Inc}$"),
 }
 LOWER_IS_BETTER = frozenset({"fid", "kid", "fid_inception"})
+# units of the generative scores on the standardised factor-network features (disbench.metrics.fid):
+# FID in squared real-standard-deviation units, KID on the same z-scored features
+UNITS = {"fid": ("σ²", r"$_{\sigma^2}$"), "kid": ("z", r"$_{z}$")}
+UNITS_WORDS = ("FID (σ²) and KID (z) are computed on the factor classifier's features z-scored by the real images' "
+               "per-feature mean and standard deviation: FID in squared real-standard-deviation units (0 = identical, "
+               "features frozen at the real mean ≈ the number of features).")
 METRIC_PRESET_WORDS = {
     "quick": "the quick metric preset (smaller documented sample sizes)",
     "default": "each metric's reference defaults",
@@ -88,7 +94,7 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     trained runs of their group (they are not trained, so they fit every profile).
     """
     columns = ["run_id", "kind", "name", "display_name", "model", "supervision", "representation",
-               "dataset", "profile", "metric_preset", "seed", "metric", "value", "noise_std"]  # fmt: skip
+               "dataset", "profile", "metric_preset", "seed", "metric", "value", "noise_std", "unit"]  # fmt: skip
     rows = []
     for r in records:
         if r.state != "completed" or not r.metrics:
@@ -104,6 +110,7 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
                     "metric_preset": r.metrics.get("metric_preset", r.metric_preset or "default"),
                     "seed": r.seed, "metric": metric, "value": value,
                     "noise_std": float(noise) if isinstance(noise, int | float) else math.nan,
+                    "unit": _unit(metric, r.metrics),
                 }
             )  # fmt: skip
     long = pd.DataFrame(rows, columns=columns)
@@ -113,6 +120,12 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     trained = long[long.kind == "train"][["dataset", "metric_preset", "profile"]].drop_duplicates()
     sanity = long[long.kind == "sanity"].drop(columns="profile").merge(trained, on=["dataset", "metric_preset"])
     return pd.concat([long[long.kind == "train"], sanity], ignore_index=True)
+
+
+def _unit(metric: str, metrics: dict) -> str:
+    """The unit of a score ("" when none applies or the run predates the standardised features)."""
+    scaling = metrics.get(f"{metric}.feature_scaling", metrics.get("fid.feature_scaling"))
+    return UNITS[metric][0] if metric in UNITS and scaling == "real z-score" else ""
 
 
 def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame:
@@ -143,6 +156,7 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
             "seeds": ",".join(str(s) for s in g["seed"]),
             "noise_std": float(np.sqrt(np.mean(noise**2))) if not np.isnan(noise).all() else math.nan,
             "values": ",".join(repr(float(v)) for v in values),
+            "unit": g["unit"].iloc[0] if g["unit"].nunique() == 1 else "",
         })  # fmt: skip
     tidy = pd.DataFrame(rows)
     tidy["lower_is_better"] = tidy["metric"].map(lower_is_better)
@@ -206,6 +220,7 @@ class Table:
     metrics: list[str]
     rows: list[Row]
     caption: str
+    units: list[str]  # per metric, "" when none (or the rows disagree)
 
     @property
     def n_trained(self) -> int:
@@ -267,7 +282,8 @@ class Leaderboard:
                 trained = first["kind"] == "train"
                 rows.append(Row(name, first["display_name"], first["supervision"] if trained else "",
                                 first["representation"], trained, cells))  # fmt: skip
-            out.append(Table(key, metrics, rows, self.caption(key)))
+            units = [_common_unit(g[g["metric"] == m]["unit"]) for m in metrics]
+            out.append(Table(key, metrics, rows, self.caption(key), units))
         return out
 
     def rank_scores(self, key) -> tuple[pd.DataFrame, dict[str, bool]]:
@@ -298,6 +314,8 @@ class Leaderboard:
                          f"and significantly better than the runner-up ({stats.TEST_NAME} over all pairs of trained "
                          f"models, α = {stats.ALPHA}); {TIE_MARK}: not significantly different from the best when "
                          f"no model wins.")  # fmt: skip
+        if (g["unit"] != "").any():
+            parts.append(UNITS_WORDS)
         noise = _noise_sentence(trained)
         if noise:
             parts.append(noise)
@@ -316,7 +334,7 @@ class Leaderboard:
         out = []
         for t in self.tables():
             body = [[r.display, r.supervision or "—", r.representation, *map(cell, r.cells)] for r in t.rows]
-            out.append(t.caption + "\n" + tabulate(body, _header(t.metrics), tablefmt="simple", disable_numparse=True))
+            out.append(t.caption + "\n" + tabulate(body, _header(t.metrics, t.units), tablefmt="simple", disable_numparse=True))
         return "\n\n".join(out)
 
     def to_markdown(self) -> str:
@@ -331,7 +349,7 @@ class Leaderboard:
 
         out = []
         for t in self.tables():
-            head = [markdown_escape(h) for h in _header(t.metrics)]
+            head = [markdown_escape(h) for h in _header(t.metrics, t.units)]
             lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 3 + ["--:"] * len(t.metrics)) + "|"]
             for r in t.rows:
                 cells = [markdown_escape(x) for x in (r.display, r.supervision or "—", r.representation)]
@@ -374,12 +392,16 @@ class Leaderboard:
                         text += f'<br><span class="sd">± {_fmt(c.std, d)}</span>'
                     cells.append(f'<td title="{html.escape(tip)}">{text}</td>' if tip else f"<td>{text}</td>")
                 rows.append("<tr>" + "".join(cells) + "</tr>")
-            head = "".join(f"<th>{html.escape(h)}</th>" for h in _header(t.metrics))
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in _header(t.metrics, t.units))
             out.append(
                 f'<table class="leaderboard"><caption>{html.escape(t.caption)}</caption>'
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             )
         return "\n".join(out)
+
+
+def _common_unit(units: pd.Series) -> str:
+    return units.iloc[0] if units.nunique() == 1 else ""
 
 
 def _cell(r: pd.Series) -> Cell:
@@ -433,9 +455,11 @@ def _tooltip(r: pd.Series) -> str:
     return "; ".join(parts)
 
 
-def _header(metrics: list[str]) -> list[str]:
+def _header(metrics: list[str], units: list[str] | None = None) -> list[str]:
+    units = units or [""] * len(metrics)
     return ["Model", "Supervision", "Representation"] + [
-        f"{METRIC_LABELS.get(m, (m,))[0]} {'↓' if lower_is_better(m) else '↑'}" for m in metrics
+        f"{METRIC_LABELS.get(m, (m,))[0]}{f' ({u})' if u else ''} {'↓' if lower_is_better(m) else '↑'}"
+        for m, u in zip(metrics, units)
     ]
 
 
@@ -471,8 +495,9 @@ def _latex_table(t: Table, compact: bool) -> str:
              r"\caption{" + latex_escape(t.caption) + "}", label, r"\scriptsize", r"\setlength{\tabcolsep}{1.5pt}"]
     # compact heads: only the lower-is-better columns carry an arrow (the note says so)
     metric_heads = [METRIC_LABELS.get(m, (m, latex_escape(m), latex_escape(m)))[2]
+                    + (UNITS[m][1] if u and m in UNITS else "")
                     + (r"$\downarrow$" if lower_is_better(m) else "" if compact else r"$\uparrow$")
-                    for m in t.metrics]  # fmt: skip
+                    for m, u in zip(t.metrics, t.units)]  # fmt: skip
     if compact:
         lines.append(r"\begin{tabular}{@{}l" + "r" * len(t.metrics) + "@{}}")
         head = ["Model", *metric_heads]

@@ -159,6 +159,17 @@ def test_single_seed_bolds_nothing_and_says_why(tmp_path):
     assert set(b.tidy.loc[b.tidy.kind == "train", "verdict"]) == {"one seed"}
 
 
+def test_fid_units_in_the_header_only_for_standardised_features():
+    recs = records()
+    assert "FID ↓" in build_leaderboard(recs).to_markdown()  # runs made before the standardisation: no unit
+    for r in recs:
+        if r.metrics and "fid" in r.metrics:
+            r.metrics["fid.feature_scaling"] = "real z-score"
+    b = build_leaderboard(recs)
+    assert "FID (σ²) ↓" in b.to_markdown() and "squared real-standard-deviation units" in b.to_markdown()
+    assert r"FID$_{\sigma^2}$$\downarrow$" in b.to_latex()
+
+
 def test_noise_floor_is_aggregated_and_named_in_the_caption():
     recs = records()
     for r in recs:
