@@ -17,6 +17,10 @@ class UnknownNameError(DisbenchError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class UnknownConfigKeyError(UnknownNameError):
+    """A preset's ``model`` table (or a ``--set``/override) has a key the model's config lacks."""
+
+
 class MissingFileError(DisbenchError, FileNotFoundError):
     """A file the user must provide (or download) is missing."""
 

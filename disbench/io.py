@@ -1,4 +1,4 @@
-"""Atomic file writes: a file is either complete or absent, never half-written."""
+"""Atomic file writes (a file is either complete or absent, never half-written) and the one JSON reader."""
 
 from __future__ import annotations
 
@@ -56,6 +56,30 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 def write_json_atomic(path: str | os.PathLike, obj) -> None:
     """Write ``obj`` as indented JSON to ``path`` atomically."""
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def read_json(path: str | os.PathLike, default=None):
+    """The JSON value in ``path``, or ``default`` when there is none to read.
+
+    One failure behaviour for every reader of disbench's own files (``config.json``,
+    ``status.json``, ``metrics.json``, ``run.json``): a file that is absent, not a regular
+    file, not UTF-8 or not valid JSON counts as absent and gives ``default``. disbench
+    writes these files atomically, so a file that does not parse is damaged or foreign,
+    never half-written; each caller says what absent means (a run not started, a
+    directory that is not a run, ...). Other ``OSError`` (e.g. permissions) propagate.
+
+    Args:
+        path: the file.
+        default: returned when the file is absent or unreadable as JSON (not copied).
+
+    Returns:
+        The parsed value (dict, list, str, number, bool or None) or ``default``.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, UnicodeDecodeError, json.JSONDecodeError):
+        return default
 
 
 def _json_default(o):

@@ -1,9 +1,11 @@
 """Baseline presets: one TOML file per leaderboard row under ``baselines/``.
 
 The schema is documented in ``baselines/README.md``. A preset names the model class
-(``model``, a key of :data:`disbench.models.MODELS`), its supervision and representation,
-the citation, one table per *profile* (``quick`` for this CPU, ``paper`` for the paper's
-own settings) and the numbers the paper reports (``[[reported]]``).
+(``model``, a registry name, see :func:`disbench.models.get_model_class`), its supervision
+and representation, the citation, one table per *profile* (``quick`` for this CPU,
+``paper`` for the paper's own settings) and the numbers the paper reports
+(``[[reported]]``). Each profile's ``model`` table is checked against the model's config
+dataclass when the preset is loaded, so a typo fails before anything runs.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from disbench.errors import DataFileError, MissingFileError, UnknownNameError, unknown_name
+from disbench.models import get_model_class
 from disbench.resources import presets_dir, read_toml
 
 REQUIRED_KEYS = ("name", "model", "display_name", "supervision", "representation", "citation", "paper", "profiles")
@@ -59,6 +62,15 @@ class Preset:
         prof.update(copy.deepcopy(self.profiles[name]))
         return prof
 
+    def model_config(self, profile: str):
+        """The model's config dataclass built from profile ``profile``'s ``model`` table.
+
+        Raises:
+            UnknownNameError: no such profile.
+        """
+        return get_model_class(self.model).config_class.from_table(
+            self.profile(profile)["model"], where=f"preset {self.name!r} profile {profile!r}")
+
 
 def list_presets() -> list[str]:
     """Names of the available presets (file stems under ``baselines/``), sorted."""
@@ -72,6 +84,9 @@ def load_preset(name: str) -> Preset:
         UnknownNameError: no preset of that name (the message lists the valid ones).
         MissingFileError: a path that does not exist.
         DataFileError: the file is not valid TOML or misses required keys.
+        UnknownConfigKeyError: a profile's ``model`` table has a key the model's config lacks
+            (the message names the key, the preset, the profile and the valid keys).
+        InvalidInputError: a ``model`` value of the wrong type or out of range.
     """
     name = str(name)
     if name.endswith(".toml"):
@@ -105,5 +120,13 @@ def _validate(data: dict, path: Path) -> Preset:
         for key in ("steps", "batch_size", "checkpoint_every", "log_every"):
             if key in prof and (not isinstance(prof[key], int) or prof[key] < 1):
                 raise DataFileError(f"preset {path}: profile {pname!r} {key} must be a positive integer")
+    try:
+        config_class = get_model_class(data["model"]).config_class
+    except UnknownNameError as e:
+        raise UnknownNameError(f"preset {path}: {e}") from None
+    for pname, prof in profiles.items():
+        if not isinstance(prof.get("model", {}), dict):
+            raise DataFileError(f"preset {path}: profile {pname!r} model must be a table ([profiles.{pname}.model])")
+        config_class.from_table(prof.get("model"), where=f"preset {path} profile {pname!r}")
     known = {k: data[k] for k in REQUIRED_KEYS}
     return Preset(**known, reported=list(data.get("reported", [])), path=path)

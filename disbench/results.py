@@ -33,7 +33,7 @@ from pathlib import Path
 
 from disbench import __version__
 from disbench.errors import DisbenchError, UnknownNameError
-from disbench.io import write_json_atomic
+from disbench.io import read_json, write_json_atomic
 
 SCHEMA_VERSION = 1
 INDEX_NAME = "index.sqlite"
@@ -108,11 +108,11 @@ class RunRecord:
             ResultsStoreError: ``run.json`` is missing or unreadable.
         """
         run_dir = Path(run_dir)
-        spec = _read_json(run_dir / RUN_SPEC)
+        spec = read_json(run_dir / RUN_SPEC)
         if spec is None:
             raise ResultsStoreError(f"{run_dir} has no readable {RUN_SPEC}; it is not a disbench run directory")
-        status = _read_json(run_dir / "status.json") or {}
-        metrics = _read_json(run_dir / "metrics.json")
+        status = read_json(run_dir / "status.json", {})
+        metrics = read_json(run_dir / "metrics.json")
         state = status.get("state", "planned")
         if state == "completed" and metrics is None:
             state = "running"
@@ -157,13 +157,6 @@ def logged_step(run_dir: Path) -> int:
         return int(float(last.split(",")[0]))
     except (FileNotFoundError, IndexError, ValueError, UnicodeDecodeError):
         return 0
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
 
 
 class ResultsStore:

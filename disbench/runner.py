@@ -23,12 +23,12 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from disbench import __version__
 from disbench.errors import InvalidInputError, unknown_name
-from disbench.io import write_json_atomic
+from disbench.io import read_json, write_json_atomic
 from disbench.results import ResultsStore, RunRecord, logged_step
 
 # the metric preset used with a training profile: "quick" with the quick profile, the
@@ -64,6 +64,49 @@ class JobResult:
 
 
 # --- planning ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunSpec:
+    """What one run is: made by :func:`plan_runs`, handed on as :meth:`to_dict` (the dict the
+    executors pass to the workers and the store writes as ``run.json``).
+
+    Attributes:
+        kind: ``"train"`` (a baseline) or ``"sanity"`` (a representation of
+            :mod:`disbench.representations`, not trained).
+        name: the preset name (train) or the representation name (sanity).
+        model: the model registry name (train) or None.
+        dataset: the dataset registry name.
+        profile: the training profile (train) or :data:`SANITY_PROFILE`.
+        seed: the training and metric seed.
+        metrics: metric names to score, or None for the default set.
+        metric_preset: ``"quick"`` or ``"default"`` (:data:`disbench.metrics.PRESETS`).
+        display_name, supervision, representation: the leaderboard's row labels.
+        config: the resolved preset profile (train) or ``{"metric_preset": ...}`` (sanity);
+            hashed into the run id.
+        disbench_version: the version that planned the run.
+    """
+
+    kind: str
+    name: str
+    model: str | None
+    dataset: str
+    profile: str
+    seed: int
+    metrics: list[str] | None
+    metric_preset: str
+    display_name: str
+    supervision: str
+    representation: str
+    config: dict
+    disbench_version: str = __version__
+
+    def to_dict(self) -> dict:
+        """The fields as a dict, plus ``"run_id"`` (:func:`run_id`)."""
+        spec = {f.name: getattr(self, f.name) for f in fields(self)}
+        spec["seed"] = int(spec["seed"])
+        spec["run_id"] = run_id(spec)
+        return spec
+
+
 def run_id(spec: dict) -> str:
     """Deterministic id of a run spec: ``<name>-<dataset>-<profile>-s<seed>-<10 hex of sha256(config)>``."""
     identity = {k: spec[k] for k in ("kind", "name", "model", "dataset", "profile", "seed", "config")}
@@ -103,7 +146,7 @@ def plan_runs(
         sanity: add the sanity rows (one per representation, dataset and seed).
 
     Returns:
-        A list of JSON-serialisable spec dicts (the run's ``run.json``).
+        A list of JSON-serialisable spec dicts (:meth:`RunSpec.to_dict`; each run's ``run.json``).
 
     Raises:
         UnknownNameError: unknown model, dataset, metric or profile (lists the valid ones).
@@ -138,44 +181,24 @@ def plan_runs(
     for d in datasets:
         for seed in seeds:
             for name, preset in presets.items():
-                specs.append(
-                    _spec(
-                        "train", name, preset.model, d, profile, seed, metrics, metric_preset,
-                        preset.display_name, preset.supervision, preset.representation, preset.profile(profile),
-                    )
-                )  # fmt: skip
+                specs.append(RunSpec(
+                    kind="train", name=name, model=preset.model, dataset=d, profile=profile, seed=seed,
+                    metrics=metrics, metric_preset=metric_preset, display_name=preset.display_name,
+                    supervision=preset.supervision, representation=preset.representation,
+                    config=preset.profile(profile),
+                ).to_dict())  # fmt: skip
     sanity_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS]
     if sanity and sanity_metrics != []:
         for d in datasets:
             for seed in seeds:
                 for name, (display, representation) in SANITY_ROWS.items():
-                    specs.append(
-                        _spec(
-                            "sanity", name, None, d, SANITY_PROFILE, seed, sanity_metrics, metric_preset,
-                            display, "none", representation, {"metric_preset": metric_preset},
-                        )
-                    )  # fmt: skip
+                    specs.append(RunSpec(
+                        kind="sanity", name=name, model=None, dataset=d, profile=SANITY_PROFILE, seed=seed,
+                        metrics=sanity_metrics, metric_preset=metric_preset, display_name=display,
+                        supervision="none", representation=representation,
+                        config={"metric_preset": metric_preset},
+                    ).to_dict())  # fmt: skip
     return specs
-
-
-def _spec(kind, name, model, dataset, profile, seed, metrics, metric_preset, display, supervision, rep, config):
-    spec = {
-        "kind": kind,
-        "name": name,
-        "model": model,
-        "dataset": dataset,
-        "profile": profile,
-        "seed": int(seed),
-        "metrics": metrics,
-        "metric_preset": metric_preset,
-        "display_name": display,
-        "supervision": supervision,
-        "representation": rep,
-        "config": config,
-        "disbench_version": __version__,
-    }
-    spec["run_id"] = run_id(spec)
-    return spec
 
 
 def spec_steps(spec: dict) -> int:
@@ -249,10 +272,7 @@ def _score_sanity(spec: dict, run_dir: Path, device: str) -> None:
 def mark_failed(run_dir: Path, error: str, details: str | None = None) -> None:
     """Set ``run_dir/status.json`` to failed with ``error`` (keeping its other fields)."""
     path = Path(run_dir) / "status.json"
-    try:
-        status = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        status = {"step": 0}
+    status = read_json(path, {"step": 0})
     status.update(state="failed", error=error)
     if details:
         status["traceback"] = details
@@ -316,7 +336,7 @@ class _Monitor:
                     progress += self.cost[rid]
                     continue
                 run_dir = self.store.run_dir(rid)
-                status = _read_status(run_dir)
+                status = read_json(run_dir / "status.json", {})
                 if status.get("state") == "running":
                     step = min(max(int(status.get("step") or 0), logged_step(run_dir)), spec_steps(s))
                     progress += step
@@ -325,13 +345,6 @@ class _Monitor:
             self.bar.set_description(f"{len(self.done)}/{len(self.specs)} runs", refresh=False)
             self.bar.set_postfix_str(", ".join(active[:3]), refresh=False)
             self.bar.update(max(0, progress - self.bar.n))  # redraws at most every mininterval
-
-
-def _read_status(run_dir: Path) -> dict:
-    try:
-        return json.loads((run_dir / "status.json").read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
 
 
 # --- the job --------------------------------------------------------------------------------

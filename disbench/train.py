@@ -2,7 +2,7 @@
 
 ``train_run`` resolves a preset profile into a config, builds the model, and ``fit`` trains
 it step by step, drawing every batch through the dataset interface (``model.next_batch``)
-in a background thread. The run directory (see ``notes/INTERFACES.md``)::
+in a background thread. The run directory (also described in ``results/README.md``)::
 
     RUN_DIR/config.json  status.json  train_log.csv  env.json
            checkpoints/last.pt  samples.png  reconstructions.png (VAEs)  traversals.png/.gif
@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +40,8 @@ from disbench.allocator import tune_allocator
 from disbench.device import autocast, compile_submodules, device_description, resolve_device
 from disbench.errors import DisbenchError, InvalidInputError, MissingFileError
 from disbench.images import save_grid, save_traversal_gif
-from disbench.io import atomic_path, write_json_atomic
-from disbench.models import DatasetInfo, get_model_class
+from disbench.io import atomic_path, read_json, write_json_atomic
+from disbench.models import Baseline, DatasetInfo, get_model_class
 from disbench.presets import load_preset
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
@@ -78,11 +79,14 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
     """The resolved run config (what ``config.json`` holds).
 
     ``overrides`` replace profile keys (``steps``, ``batch_size``, ``checkpoint_every``,
-    ``log_every``); ``overrides["model"]`` updates the model hyperparameters.
+    ``log_every``); ``overrides["model"]`` updates the model hyper-parameters. ``"hparams"``
+    holds the model's resolved config (every field of its config dataclass, defaults filled in).
 
     Raises:
         UnknownNameError: unknown preset or profile.
-        InvalidInputError: an override key that is not one of the above, or a bad seed.
+        UnknownConfigKeyError: a model key (in the preset or the overrides) the model's config lacks.
+        InvalidInputError: an override key that is not one of the above, a bad seed, or a bad
+            model value.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise InvalidInputError(f"seed must be a non-negative int, got {seed!r}")
@@ -97,6 +101,8 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
             if not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"override {key} must be a positive int, got {value!r}")
             prof[key] = value
+    model_config = get_model_class(p.model).config_class.from_table(
+        prof["model"], where=f"preset {p.name!r} profile {profile!r}")
     return {
         "preset": p.name,
         "model": p.model,
@@ -108,7 +114,7 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
         "batch_size": prof["batch_size"],
         "checkpoint_every": prof["checkpoint_every"],
         "log_every": prof["log_every"],
-        "hparams": prof["model"],
+        "hparams": model_config.to_dict(),
         "supervision": p.supervision,
         "representation": p.representation,
         "citation": p.citation,
@@ -134,15 +140,15 @@ def train_run(preset: str, *, dataset: str = "dsprites", profile: str = "quick",
     """
     out_dir = Path(out_dir)
     config = resolve_config(preset, dataset=dataset, profile=profile, seed=seed, overrides=overrides)
-    old = _read_json(out_dir / "config.json")
+    old = read_json(out_dir / "config.json")
     if old is not None:
-        diff = [k for k in RESUME_KEYS if old.get(k) != config[k]]
+        diff = [k for k in RESUME_KEYS if _resolved(old, k) != config[k]]
         if diff:
             raise InvalidInputError(
                 f"{out_dir} holds a run with a different config ({', '.join(diff)} differ); "
                 "choose another --out or delete that directory"
             )
-    status = _read_json(out_dir / "status.json")
+    status = read_json(out_dir / "status.json")
     if status and status.get("state") == "completed" and (out_dir / CHECKPOINT).is_file():
         return out_dir
     ds = data_mod.load(dataset)
@@ -169,10 +175,10 @@ def load_run(run_dir: str | Path, device: str = "auto", require_completed: bool 
         InvalidInputError: the run is not completed (with ``require_completed``).
     """
     run_dir = Path(run_dir)
-    config = _read_json(run_dir / "config.json")
+    config = read_json(run_dir / "config.json")
     if config is None:
         raise MissingFileError(f"{run_dir} is not a run directory (no config.json); train one with `disbench train`")
-    status = _read_json(run_dir / "status.json") or {}
+    status = read_json(run_dir / "status.json") or {}
     if require_completed and status.get("state") != "completed":
         raise InvalidInputError(
             f"run {run_dir} is {status.get('state', 'unknown')!r}, not completed; "
@@ -190,24 +196,29 @@ def load_run(run_dir: str | Path, device: str = "auto", require_completed: bool 
     return model, ds, config
 
 
-def build_model(config: dict, dataset, seed: int = 0):
-    """Instantiate ``config["model"]`` with ``config["hparams"]``; the initialisation is
-    drawn from a stream derived from ``seed`` (global torch RNG state is left untouched)."""
+def build_model(config: dict, dataset, seed: int = 0) -> Baseline:
+    """Instantiate ``config["model"]`` with its config built from ``config["hparams"]``; the
+    initialisation is drawn from a stream derived from ``seed`` (global torch RNG state is
+    left untouched)."""
     cls = get_model_class(config["model"])
+    model_config = cls.config_class.from_table(config["hparams"], where=f"run config of {config['preset']!r}")
     init_seed = _stream_seeds(seed)[0]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed)
-        return cls(DatasetInfo.of(dataset), config["steps"], **config["hparams"])
+        return cls(DatasetInfo.of(dataset), config["steps"], model_config)
 
 
 # --- the loop -----------------------------------------------------------------------------
-def fit(model, dataset, *, steps: int, batch_size: int, seed: int, out_dir: str | Path,
+def fit(model: Baseline, dataset, *, steps: int, batch_size: int, seed: int, out_dir: str | Path,
         checkpoint_every: int = 1000, log_every: int = 50, device: str | torch.device = "auto",
         progress: bool = True, desc: str = "train") -> dict:
     """Train ``model`` for ``steps`` steps of ``batch_size`` from ``dataset``, writing
     status.json, train_log.csv, checkpoints/last.pt (every ``checkpoint_every`` steps and at
     the end) and, at the end, the PNG grids, in ``out_dir``. Resumes from
     ``out_dir/checkpoints/last.pt`` when it exists.
+
+    The model's :meth:`~disbench.models.Baseline.callbacks` run after every step; their
+    declared state is checkpointed with the model.
 
     Returns:
         the last logged loss terms (floats).
@@ -220,81 +231,149 @@ def fit(model, dataset, *, steps: int, batch_size: int, seed: int, out_dir: str 
     out_dir = Path(out_dir)
     dev = resolve_device(device)
     model.to(dev).train()
-    _, noise_seed, data_seed = _stream_seeds(seed)
-    gen = torch.Generator(dev).manual_seed(noise_seed)
-    model.set_generator(gen)
-    data_rng = np.random.default_rng(data_seed)
-    optimizers = model.configure_optimizers()
-    start, elapsed = 0, 0.0
-    ckpt_path = out_dir / CHECKPOINT
-    if ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(ckpt["model"])
-        for name, opt in optimizers.items():
-            opt.load_state_dict(ckpt["optimizers"][name])
-        data_rng.bit_generator.state = ckpt["data_rng"]
-        gen.set_state(ckpt["noise_rng"])
-        start, elapsed = int(ckpt["step"]), float(ckpt["elapsed"])
-    log = _TrainLog(out_dir / "train_log.csv", start)
-    last: dict = {}
-    _write_status(out_dir, "running", start, None, last)
-
+    state = _restore(model, out_dir / CHECKPOINT, seed, dev)
+    recorder = _Recorder(out_dir, state, steps=steps, batch_size=batch_size, checkpoint_every=checkpoint_every,
+                         log_every=log_every, device=dev)
     compile_submodules(model, dev)
-    stream = _BatchStream(model, dataset, batch_size, data_rng, start, steps, dev)
-    bar = tqdm(total=steps, initial=start, desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
-    flush_every = 1 if dev.type == "cpu" else min(log_every, 50)
-    pending: list[dict] = []
-    done = start
-    t0 = t_interval = time.perf_counter()
+    stream = _BatchStream(model, dataset, batch_size, state.data_rng, state.step, steps, dev)
+    bar = tqdm(total=steps, initial=state.step, desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
     try:
         with _deterministic(dev), torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-            torch.manual_seed(noise_seed)
-            if ckpt_path.is_file():
-                torch.set_rng_state(ckpt["torch_rng"])
-            for step in range(start, steps):
+            torch.manual_seed(state.noise_seed)
+            if state.torch_rng is not None:
+                torch.set_rng_state(state.torch_rng)
+            for callback in state.callbacks:
+                callback.on_train_start(model, dataset)
+            for step in range(state.step, steps):
                 batch, rng_state = stream.get()
                 with autocast(dev):
-                    losses = model.training_step(batch, step, optimizers)
-                pending.append(losses)
-                done = step + 1
+                    losses = model.training_step(batch, step, state.optimizers)
+                    for callback in state.callbacks:
+                        losses.update(callback.on_step_end(model, step))
                 bar.update(1)
-                boundary = done % log_every == 0 or done % checkpoint_every == 0 or done == steps
-                if boundary or len(pending) >= flush_every:
-                    rows = _check_finite(pending, done - len(pending) + 1)
-                    pending = []
-                    log.add(rows)
-                    last = rows[-1]
-                if boundary:
-                    now = time.perf_counter()
-                    ips = log.images(batch_size) / max(now - t_interval, 1e-9)
-                    total = elapsed + (now - t0)
-                    log.write(done, total, ips)
-                    bar.set_postfix({"img/s": f"{ips:.0f}", **{k: f"{v:.4g}" for k, v in last.items()}})
-                    t_interval = now
-                if done % checkpoint_every == 0 or done == steps:
-                    state = {"step": done, "elapsed": elapsed + (time.perf_counter() - t0), "data_rng": rng_state}
-                    _save_checkpoint(ckpt_path, model, optimizers, state, gen)
-                    _write_status(out_dir, "running", done, None, last)
-        bar.close()
-        stream.close()
+                recorder.step_done(model, losses, rng_state, bar)
     except _NonFinite as e:
-        bar.close()
-        stream.close()
-        _write_status(out_dir, "failed", e.step, str(e), e.losses)
+        recorder.status("failed", e.step, str(e), e.losses)
         raise TrainingFailed(f"{e}; run {out_dir} marked failed", e.step, e.losses) from None
     except BaseException as e:
-        bar.close()
-        stream.close()
+        done, last = recorder.done, recorder.last
         what = "interrupted" if isinstance(e, KeyboardInterrupt) else "error"
         msg = f"{what}: {type(e).__name__}: {e}".rstrip(": ") + "; run again to resume from the last checkpoint"
-        _write_status(out_dir, "failed", done, msg, last)
+        recorder.status("failed", done, msg, last)
         if isinstance(e, Exception) and not isinstance(e, DisbenchError):
             raise TrainingFailed(f"training {out_dir} failed at step {done}: {msg}", done, last) from e
         raise
+    finally:
+        bar.close()
+        stream.close()
     model.eval()
     write_grids(model, dataset, out_dir, seed)
-    _write_status(out_dir, "completed", steps, None, last)
-    return last
+    recorder.status("completed", steps, None, recorder.last)
+    return recorder.last
+
+
+@dataclass
+class _TrainingState:
+    """Everything a checkpoint restores besides the parameters (see :func:`_restore`)."""
+
+    optimizers: dict
+    generator: torch.Generator  # training noise (model.generator)
+    noise_seed: int  # seeds the global torch RNG inside the loop
+    data_rng: np.random.Generator
+    callbacks: list
+    step: int = 0
+    elapsed: float = 0.0
+    torch_rng: torch.Tensor | None = None
+
+
+def _restore(model: Baseline, ckpt_path: Path, seed: int, device: torch.device) -> _TrainingState:
+    """Set up the model's randomness, optimisers and callbacks from ``seed``; then, when
+    ``ckpt_path`` exists, load the parameters and every state saved with them."""
+    _, noise_seed, data_seed = _stream_seeds(seed)
+    gen = torch.Generator(device).manual_seed(noise_seed)
+    model.set_generator(gen)
+    state = _TrainingState(model.configure_optimizers(), gen, noise_seed, np.random.default_rng(data_seed),
+                           model.callbacks())
+    if not ckpt_path.is_file():
+        return state
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    model.load_state_dict(ckpt["model"])
+    for name, opt in state.optimizers.items():
+        opt.load_state_dict(ckpt["optimizers"][name])
+    state.data_rng.bit_generator.state = ckpt["data_rng"]
+    gen.set_state(ckpt["noise_rng"])
+    saved = ckpt.get("callbacks", {})  # absent in checkpoints written before callbacks existed
+    for callback in state.callbacks:
+        callback.load_state_dict(saved.get(callback.name, {}))
+    state.step, state.elapsed, state.torch_rng = int(ckpt["step"]), float(ckpt["elapsed"]), ckpt["torch_rng"]
+    return state
+
+
+class _Recorder:
+    """What a run leaves on disk while it trains: train_log.csv rows (every ``log_every``
+    steps and at checkpoints), status.json and checkpoints/last.pt (every
+    ``checkpoint_every`` steps and at the end). Loss dicts are kept as they come (0-d
+    tensors stay on the device) and checked for finite values in batches: every step on
+    the CPU, every ``min(log_every, 50)`` steps and at each log row elsewhere."""
+
+    def __init__(self, out_dir: Path, state: _TrainingState, *, steps: int, batch_size: int,
+                 checkpoint_every: int, log_every: int, device: torch.device):
+        self.out_dir, self.state = out_dir, state
+        self.steps, self.batch_size = steps, batch_size
+        self.checkpoint_every, self.log_every = checkpoint_every, log_every
+        self.flush_every = 1 if device.type == "cpu" else min(log_every, 50)
+        self.log = _TrainLog(out_dir / "train_log.csv", state.step)
+        self.done = state.step
+        self.last: dict = {}
+        self.pending: list[dict] = []
+        self.t0 = self.t_interval = time.perf_counter()
+        self.status("running", state.step, None, self.last)
+
+    def step_done(self, model: Baseline, losses: dict, rng_state: dict, bar) -> None:
+        """Record one finished step (its loss dict and the data RNG state after its batch)."""
+        self.pending.append(losses)
+        self.done = done = self.done + 1
+        checkpoint = done % self.checkpoint_every == 0 or done == self.steps
+        boundary = checkpoint or done % self.log_every == 0
+        if boundary or len(self.pending) >= self.flush_every:
+            rows = _check_finite(self.pending, done - len(self.pending) + 1)
+            self.pending = []
+            self.log.add(rows)
+            self.last = rows[-1]
+        if boundary:
+            now = time.perf_counter()
+            ips = self.log.images(self.batch_size) / max(now - self.t_interval, 1e-9)
+            self.log.write(done, self.state.elapsed + (now - self.t0), ips)
+            bar.set_postfix({"img/s": f"{ips:.0f}", **{k: f"{v:.4g}" for k, v in self.last.items()}})
+            self.t_interval = now
+        if checkpoint:
+            self.checkpoint(model, rng_state)
+            self.status("running", done, None, self.last)
+
+    def checkpoint(self, model: Baseline, data_rng_state: dict) -> None:
+        """Write checkpoints/last.pt atomically (format 1; ``callbacks`` since the callback seam)."""
+        state = self.state
+        ckpt = {
+            "format": 1,
+            "model": model.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in state.optimizers.items()},
+            "step": self.done,
+            "elapsed": state.elapsed + (time.perf_counter() - self.t0),
+            "data_rng": data_rng_state,
+            "noise_rng": state.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "callbacks": {cb.name: cb.state_dict() for cb in state.callbacks},
+        }
+        with atomic_path(self.out_dir / CHECKPOINT, suffix=".pt") as tmp:
+            torch.save(ckpt, tmp)
+
+    def status(self, state: str, step: int, error: str | None, losses: dict) -> None:
+        """Write status.json (non-finite loss values as strings)."""
+        write_json_atomic(self.out_dir / "status.json", {
+            "state": state, "step": int(step), "error": error,
+            "last_losses": {k: (v if math.isfinite(v) else str(v)) for k, v in losses.items()},
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        })
 
 
 def write_grids(model, dataset, out_dir: str | Path, seed: int = 0) -> list[Path]:
@@ -347,17 +426,21 @@ class _NonFinite(Exception):
 
 
 def _check_finite(pending: list[dict], first_step: int) -> list[dict]:
-    """Loss dicts (floats or 0-d tensors) -> float dicts; raise _NonFinite at the first bad step."""
+    """Loss dicts (floats or 0-d tensors) -> float dicts; raise _NonFinite at the first bad step.
+
+    The tensors of a column are stacked and copied to the host at once (one device sync)."""
     if not pending:
         return []
     keys = list(pending[0])
     cols = {}
     for k in keys:
         vals = [d[k] for d in pending]
-        if all(isinstance(v, torch.Tensor) for v in vals):
-            cols[k] = torch.stack([v.detach().float().reshape(()) for v in vals]).cpu().tolist()
-        else:
-            cols[k] = [float(v) for v in vals]
+        tensors = [i for i, v in enumerate(vals) if isinstance(v, torch.Tensor)]
+        if tensors:
+            host = torch.stack([vals[i].detach().float().reshape(()) for i in tensors]).cpu().tolist()
+            for i, v in zip(tensors, host):
+                vals[i] = v
+        cols[k] = [float(v) for v in vals]
     rows = [{k: cols[k][i] for k in keys} for i in range(len(pending))]
     for i, row in enumerate(rows):
         if not all(math.isfinite(v) for v in row.values()):
@@ -460,29 +543,6 @@ def _to_tensor(v, device: torch.device):
     return v
 
 
-def _save_checkpoint(path: Path, model, optimizers: dict, state: dict, gen: torch.Generator) -> None:
-    ckpt = {
-        "format": 1,
-        "model": model.state_dict(),
-        "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
-        "step": state["step"],
-        "elapsed": state["elapsed"],
-        "data_rng": state["data_rng"],
-        "noise_rng": gen.get_state(),
-        "torch_rng": torch.get_rng_state(),
-    }
-    with atomic_path(path, suffix=".pt") as tmp:
-        torch.save(ckpt, tmp)
-
-
-def _write_status(out_dir: Path, state: str, step: int, error: str | None, losses: dict) -> None:
-    write_json_atomic(out_dir / "status.json", {
-        "state": state, "step": int(step), "error": error,
-        "last_losses": {k: (v if math.isfinite(v) else str(v)) for k, v in losses.items()},
-        "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    })
-
-
 def _stream_seeds(seed: int) -> tuple[int, int, int]:
     """Independent 32-bit seeds for (initialisation, training noise, data) from ``seed``."""
     a, b, c = np.random.SeedSequence(seed).generate_state(3)
@@ -504,13 +564,16 @@ def _deterministic(device: torch.device):
         torch.use_deterministic_algorithms(before[0], warn_only=before[1])
 
 
-def _read_json(path: Path):
-    import json
-
-    if not path.is_file():
+def _resolved(old_config: dict, key: str):
+    """``old_config[key]``; for ``"hparams"`` resolved through the model's config class, so a
+    run directory written before defaults were recorded compares equal (None if unresolvable)."""
+    if key != "hparams":
+        return old_config.get(key)
+    try:
+        cls = get_model_class(old_config["model"])
+        return cls.config_class.from_table(old_config.get("hparams")).to_dict()
+    except (DisbenchError, KeyError):
         return None
-    with open(path) as f:
-        return json.load(f)
 
 
 def _git_commit() -> str | None:

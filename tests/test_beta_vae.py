@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from disbench.errors import UnknownNameError
+from disbench.errors import InvalidInputError
 from disbench.models import DatasetInfo, get_model_class
-from disbench.models.beta_vae import BetaVAE
+from disbench.models.beta_vae import BetaVAE, BetaVAEConfig
 
 INFO = DatasetInfo("dsprites", (1, 64, 64), ("shape", "scale", "orientation", "posX", "posY"), (3, 6, 40, 32, 32))
 
@@ -34,7 +34,7 @@ def squares(n: int, seed: int = 0) -> torch.Tensor:
 
 def make(seed=0, **hp) -> BetaVAE:
     torch.manual_seed(seed)
-    return BetaVAE(INFO, 100, **hp)
+    return BetaVAE(INFO, 100, BetaVAEConfig(**hp))
 
 
 def test_registered_under_beta_vae():
@@ -103,8 +103,8 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     assert torch.equal(other.sample(4, generator=g1), model.sample(4, generator=g2))
 
 
-def test_bad_hyperparameters():
-    with pytest.raises(UnknownNameError, match="architecture"):
-        make(arch="resnet")
-    with pytest.raises(UnknownNameError, match="optimizer"):
-        make(optimizer="sgd").configure_optimizers()
+def test_bad_hyperparameters_fail_in_the_config():
+    with pytest.raises(InvalidInputError, match="arch must be one of 'conv', 'fc', got 'resnet'"):
+        BetaVAEConfig(arch="resnet")
+    with pytest.raises(InvalidInputError, match="optimizer must be one of 'adam', 'rmsprop', 'adagrad'"):
+        BetaVAEConfig(optimizer="sgd")

@@ -8,7 +8,7 @@ import torch
 
 from disbench.data.base import GroundTruthDataset
 from disbench.models import DatasetInfo, get_model_class
-from disbench.models.dcign import DCIGN, ClampToBatchMean
+from disbench.models.dcign import DCIGN, ClampToBatchMean, DCIGNConfig
 
 
 class Blocks(GroundTruthDataset):
@@ -37,7 +37,7 @@ def one_thread():
 
 def make(dataset=None, seed=0, **hp) -> DCIGN:
     torch.manual_seed(seed)
-    return DCIGN(DatasetInfo.of(dataset or Blocks()), 100, **hp)
+    return DCIGN(DatasetInfo.of(dataset or Blocks()), 100, DCIGNConfig(**hp))
 
 
 def test_registered_and_latent_layout():
@@ -68,7 +68,7 @@ def test_clamped_batches_vary_exactly_the_active_factor():
 
 def test_without_intrinsic_factor_the_intrinsic_batch_varies_everything():
     info = DatasetInfo("x", (1, 32, 32), ("a", "b"), (4, 4))
-    model = DCIGN(info, 10, num_intrinsic=2, intrinsic_factors=["shape"], intrinsic_weight=1e9)
+    model = DCIGN(info, 10, DCIGNConfig(num_intrinsic=2, intrinsic_factors=("shape",), intrinsic_weight=1e9))
     assert model.intrinsic == [] and model.num_codes == 4
 
     class AB(Blocks):
@@ -121,7 +121,7 @@ def test_encode_is_unclamped_posterior_mean():
 def test_warmup_uses_ordinary_batches_with_every_dim_active():
     ds = Blocks()
     torch.manual_seed(0)
-    model = DCIGN(DatasetInfo.of(ds), 10, warmup_fraction=0.3)
+    model = DCIGN(DatasetInfo.of(ds), 10, DCIGNConfig(warmup_fraction=0.3))
     rng = np.random.default_rng(0)
     for step in range(3):
         b = model.next_batch(ds, 16, rng, step)

@@ -10,8 +10,13 @@ import pytest
 import torch
 
 from disbench import data
+from disbench.callbacks import ModeCollapseMonitor
 from disbench.errors import InvalidInputError
+from disbench.metrics import feature_net
 from disbench.models import DatasetInfo, gan_common, get_model_class
+from disbench.models.acgan import ACGAN, ACGANConfig
+from disbench.models.lsgan import LSGAN, LSGANConfig
+from disbench.models.sgan import StackedGAN, StackedGANConfig
 from disbench.train import load_run, train_run
 
 GANS = ("infogan", "lsgan", "acgan", "sgan")
@@ -41,7 +46,8 @@ def dsprites():
 
 def make(name, dsprites, total=8, **hparams):
     torch.manual_seed(0)
-    model = get_model_class(name)(DatasetInfo.of(dsprites), total, **{**SMALL[name], **hparams})
+    cls = get_model_class(name)
+    model = cls(DatasetInfo.of(dsprites), total, cls.config_class(**{**SMALL[name], **hparams}))
     return model.train(), model.configure_optimizers()
 
 
@@ -113,13 +119,13 @@ def test_sgan_phases_and_losses(dsprites):
 def test_bad_settings_raise(dsprites):
     info = DatasetInfo.of(dsprites)
     with pytest.raises(InvalidInputError, match="posthoc_steps"):
-        get_model_class("lsgan")(info, 10, posthoc_steps=10)
+        LSGAN(info, 10, LSGANConfig(posthoc_steps=10))
     with pytest.raises(InvalidInputError, match="joint"):
-        get_model_class("sgan")(info, 10, encoder_steps=5, independent_steps=5)
+        StackedGAN(info, 10, StackedGANConfig(encoder_steps=5, independent_steps=5))
     with pytest.raises(InvalidInputError, match="label_factor"):
-        get_model_class("acgan")(info, 10, label_factor="colour")
+        ACGAN(info, 10, ACGANConfig(label_factor="colour"))
     with pytest.raises(InvalidInputError, match="generator_loss"):
-        get_model_class("acgan")(info, 10, generator_loss="wasserstein")
+        ACGANConfig(generator_loss="wasserstein")
 
 
 # --- representation and sampling -------------------------------------------------------------
@@ -186,7 +192,7 @@ def test_interrupted_and_resumed_equals_uninterrupted(name, tmp_path, interrupt_
         assert (full_dir / png).stat().st_size > 0
     model, _, _ = load_run(full_dir, device="cpu")  # checkpoint round trip
     x = torch.from_numpy(data.load("dsprites").sample_observations(4, 1))
-    reloaded = type(model)(model.info, model.total_steps, **model.hparams)
+    reloaded = type(model)(model.info, model.total_steps, model.config)
     reloaded.load_state_dict(full)
     reloaded.eval()
     assert torch.equal(model.encode(x), reloaded.encode(x))
@@ -201,15 +207,72 @@ def test_interrupted_and_resumed_equals_uninterrupted(name, tmp_path, interrupt_
     assert all(torch.equal(full[k], resumed[k]) for k in full)
 
 
-def test_monitor_counts_distinct_shapes_with_a_feature_net(dsprites, monkeypatch):
-    """With a (stub) factor classifier the loss dict carries the distinct-shape count."""
-    class Stub:
-        def predict(self, x):  # "shape" = which third of the image is brightest
-            thirds = torch.stack([x[..., i * 21:(i + 1) * 21].mean((1, 2, 3)) for i in range(3)], 1)
-            return torch.stack([thirds.argmax(1)] + [torch.zeros(len(x), dtype=torch.long)] * 4, 1)
+class StubClassifier:
+    """Stands in for the metrics' factor classifier: "shape" = which third of the image is
+    brightest; counts its calls."""
 
-    monkeypatch.setattr(gan_common, "_cached_feature_net", lambda name: Stub())
-    model, opts = make("lsgan", dsprites, monitor_every=3)
-    out = model.training_step(batch_at(model, dsprites, 0), 0, opts)
-    assert out["distinct_shapes"] in (1.0, 2.0, 3.0)
-    assert "distinct_shapes" not in make("lsgan", dsprites, monitor_every=0)[0].losses(0)
+    def __init__(self):
+        self.calls = 0
+
+    def predict(self, x):
+        self.calls += 1
+        thirds = torch.stack([x[..., i * 21:(i + 1) * 21].mean((1, 2, 3)) for i in range(3)], 1)
+        return torch.stack([thirds.argmax(1)] + [torch.zeros(len(x), dtype=torch.long)] * 4, 1)
+
+
+def test_monitor_counts_every_n_steps_and_restores_its_state(dsprites, monkeypatch):
+    stub = StubClassifier()
+    monkeypatch.setattr(feature_net, "load_cached_feature_net", lambda dataset, seed=0: stub)
+    model, _ = make("lsgan", dsprites, monitor_every=3)
+    (monitor,) = model.callbacks()
+    assert isinstance(monitor, ModeCollapseMonitor) and monitor.factor_index == 0
+    monitor.on_train_start(model, dsprites)
+    first = monitor.on_step_end(model, 0)["distinct_shapes"]
+    assert first in (1.0, 2.0, 3.0) and stub.calls == 1
+    assert monitor.on_step_end(model, 1) == {"distinct_shapes": first} and stub.calls == 1  # repeated
+    monitor.on_step_end(model, 3)
+    assert stub.calls == 2
+    # a monitor restored from a checkpoint repeats the saved count instead of recounting
+    again = model.callbacks()[0]
+    again.on_train_start(model, dsprites)
+    again.load_state_dict(monitor.state_dict())
+    assert again.on_step_end(model, 4) == {"distinct_shapes": monitor.count} and stub.calls == 2
+    assert make("lsgan", dsprites, monitor_every=0)[0].callbacks() == []
+
+
+def test_monitor_is_skipped_without_a_cached_classifier(dsprites):
+    model, _ = make("lsgan", dsprites, monitor_every=1)
+    (monitor,) = model.callbacks()
+    monitor.on_train_start(model, dsprites)  # DISBENCH_DATA is empty: nothing cached, nothing trained
+    assert monitor.on_step_end(model, 0) == {}
+
+
+def test_resumed_run_logs_what_an_uninterrupted_one_does(tmp_path, monkeypatch, interrupt_training):
+    """The monitor's state travels in the checkpoint: after a resume the train log (and the
+    number of classifier calls) equal an uninterrupted run's."""
+    stub = StubClassifier()
+    monkeypatch.setattr(feature_net, "load_cached_feature_net", lambda dataset, seed=0: stub)
+
+    def log(run_dir):
+        with open(run_dir / "train_log.csv") as f:
+            return [{k: v for k, v in r.items() if k not in ("time", "images_per_s")} for r in csv.DictReader(f)]
+
+    full = log(train(tmp_path / "full", "lsgan", model={"monitor_every": 3}))
+    full_calls, stub.calls = stub.calls, 0
+    assert full_calls == 3 and "distinct_shapes" in full[0]  # steps 0, 3, 6
+    restore = interrupt_training(LSGAN, at_step=5)
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "resumed", "lsgan", model={"monitor_every": 3})
+    restore()
+    assert log(train(tmp_path / "resumed", "lsgan", model={"monitor_every": 3})) == full
+    assert stub.calls == full_calls
+
+
+def test_loss_dicts_stay_on_the_device(dsprites):
+    """A GAN step returns detached 0-d tensors (0.0 for terms its phase does not train):
+    no host sync per step."""
+    model, opts = make("acgan", dsprites)
+    gan = model.training_step(batch_at(model, dsprites, 0), 0, opts)
+    post = model.training_step(batch_at(model, dsprites, 7), 7, opts)
+    assert all(isinstance(gan[k], torch.Tensor) and not gan[k].requires_grad for k in ("d_loss", "g_loss"))
+    assert isinstance(post["posthoc_loss"], torch.Tensor) and post["d_loss"] == 0.0

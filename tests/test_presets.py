@@ -25,7 +25,7 @@ def test_preset_is_complete_and_builds_its_model(name):
     for prof_name in p.profiles:
         prof = p.profile(prof_name)
         assert prof["steps"] >= 1 and prof["batch_size"] >= 1 and prof["checkpoint_every"] >= 1
-        model = get_model_class(p.model)(DSPRITES, prof["steps"], **prof["model"])
+        model = get_model_class(p.model)(DSPRITES, prof["steps"], p.model_config(prof_name))
         assert model.num_codes == 10 and model.supervision == p.supervision
     assert p.reported, "presets store the numbers the paper reports"
     for r in p.reported:

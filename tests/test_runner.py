@@ -7,6 +7,7 @@ process pool) so these tests do not depend on long training.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -109,6 +110,18 @@ def test_plan_ids_are_deterministic_and_follow_the_config(presets):
     # fid is not asked of sanity rows; with only fid there are none
     assert all(s["kind"] == "train" for s in runner.plan_runs("all", metrics=["fid"]))
     assert {s["name"] for s in runner.plan_runs("all", sanity=False)} == {"good", "okay", "broken"}
+
+
+def test_run_spec_dict_and_id():
+    spec = runner.RunSpec(kind="sanity", name="pca", model=None, dataset="dsprites", profile="-", seed=2,
+                          metrics=["mig"], metric_preset="quick", display_name="PCA", supervision="none",
+                          representation="PCA of the pixels", config={"metric_preset": "quick"}).to_dict()
+    assert list(spec)[:3] == ["kind", "name", "model"] and list(spec)[-2:] == ["disbench_version", "run_id"]
+    identity = {"kind": "sanity", "name": "pca", "model": None, "dataset": "dsprites", "profile": "-", "seed": 2,
+                "config": {"metric_preset": "quick"}}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
+    assert spec["run_id"] == f"pca-dsprites-sanity-s2-{digest}"  # display labels and metrics are not hashed
+    assert json.loads(json.dumps(spec)) == spec
 
 
 @pytest.mark.parametrize(

@@ -194,3 +194,17 @@ def test_cli_train(tmp_path, capsys):
     assert json.loads((out / "config.json").read_text())["hparams"]["beta"] == 1.0
     assert main(["train", "nope", "--out", str(tmp_path / "x")]) == 2
     assert "unknown preset 'nope'" in capsys.readouterr().err
+
+
+def test_run_directory_with_partial_hparams_resumes(tmp_path):
+    """config.json written before the resolved model config was recorded (only the preset's
+    keys) still matches: both resolve to the same config."""
+    out = run(tmp_path / "r", steps=3)
+    path = out / "config.json"
+    config = json.loads(path.read_text())
+    config["hparams"] = {"beta": 4.0, "lr": config["hparams"]["lr"]}
+    config["steps"] = 6
+    path.write_text(json.dumps(config))
+    (out / "status.json").write_text(json.dumps({"state": "failed", "step": 3}))
+    assert run(out) == out
+    assert json.loads((out / "status.json").read_text())["state"] == "completed"

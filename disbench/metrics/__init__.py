@@ -13,11 +13,17 @@ name            sampling function                     paper
 ``dci``         :func:`dci`                           Eastwood & Williams 2018
 ``sap``         :func:`sap_score`                     Kumar et al. 2018
 ``modularity``  :func:`modularity_explicitness`       Ridgeway & Mozer 2018
-``fid``/``kid``  ``disbench.metrics.fid.fid``          Heusel et al. 2017 / Bińkowski et al. 2018
+``fid``/``kid``  :mod:`disbench.metrics.generated`     Heusel et al. 2017 / Bińkowski et al. 2018
 ==============  ====================================  ==========================================
 
-:func:`evaluate` runs several with one shared code cache; :func:`evaluate_run` scores a
-trained run directory and writes its ``metrics.json``.
+Each sampling function declares its presets with :func:`disbench.metrics.spec.metric`
+(``default`` = its keyword defaults, ``quick`` = the CPU sizes). :func:`evaluate` runs
+several with one shared code cache; :func:`evaluate_run` scores a trained run directory
+and writes its ``metrics.json``.
+
+A new metric is one module here, its sampling function decorated with
+``@metric("<name>", quick={...})``, plus its module name in
+:data:`disbench.metrics.evaluate.METRIC_MODULES` (one line).
 """
 
 from disbench.metrics.beta_vae import beta_vae_from_features, beta_vae_score

@@ -21,7 +21,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from disbench.errors import InvalidInputError
-from disbench.metrics.codes import CodeCache
+from disbench.metrics.codes import CodeCache, cache_and_rng
+from disbench.metrics.spec import metric
 from disbench.metrics.utils import check_codes, require_classes
 from disbench.rng import as_generator
 
@@ -91,6 +92,7 @@ def sample_beta_vae_features(cache: CodeCache, num_points: int, batch_size: int,
     return np.concatenate(features), labels
 
 
+@metric("beta_vae", quick={"num_train": 250, "num_eval": 125})
 def beta_vae_score(dataset, encode, *, random_state=0, batch_size: int = 64, num_train: int = 10_000,
                    num_eval: int = 5_000) -> dict:
     """The β-VAE metric of a representation on a ground-truth dataset.
@@ -112,8 +114,7 @@ def beta_vae_score(dataset, encode, *, random_state=0, batch_size: int = 64, num
     for name, v in (("batch_size", batch_size), ("num_train", num_train), ("num_eval", num_eval)):
         if int(v) < 1:
             raise InvalidInputError(f"β-VAE metric: {name} must be positive, got {v}")
-    cache = CodeCache.wrap(dataset, encode)
-    rng = as_generator(random_state)
+    cache, rng = cache_and_rng(dataset, encode, random_state)
     x_train, y_train = sample_beta_vae_features(cache, int(num_train), int(batch_size), rng)
     x_eval, y_eval = sample_beta_vae_features(cache, int(num_eval), int(batch_size), rng)
     return beta_vae_from_features(x_train, y_train, x_eval, y_eval, random_state=rng)

@@ -250,6 +250,17 @@ class CodeCache:
         return np.concatenate(out) if out else np.zeros((0, self.num_codes))
 
 
+def cache_and_rng(dataset, encode, random_state) -> tuple[CodeCache, np.random.Generator]:
+    """The start of every sampling metric: ``encode`` as a :class:`CodeCache` of ``dataset``
+    (``encode`` itself when it already is one, as :func:`disbench.metrics.evaluate` passes)
+    and ``random_state`` as a Generator.
+
+    Raises:
+        InvalidInputError: a CodeCache of another dataset, or a bad ``random_state``.
+    """
+    return CodeCache.wrap(dataset, encode), as_generator(random_state)
+
+
 def _check_dataset(dataset) -> None:
     needed = ("sample_factors", "sample_observations_from_factors", "factors_num_values", "index_of",
               "factors_of", "validate_factors")

@@ -22,8 +22,9 @@ import numpy as np
 from scipy.stats import entropy as scipy_entropy
 
 from disbench.errors import InvalidInputError
-from disbench.metrics.codes import CodeCache
+from disbench.metrics.codes import cache_and_rng
 from disbench.metrics.gbt import GradientBoostedTrees
+from disbench.metrics.spec import metric
 from disbench.metrics.utils import check_codes, check_factors, require_classes
 from disbench.rng import as_generator
 
@@ -95,6 +96,7 @@ def dci_from_codes(train_codes, train_factors, test_codes, test_factors, *, rand
             "importance_matrix": importance.tolist()}
 
 
+@metric("dci", quick={"num_train": 2_500, "num_test": 1_000})
 def dci(dataset, encode, *, random_state=0, num_train: int = 10_000, num_test: int = 5_000,
         n_jobs: int | None = None) -> dict:
     """DCI of a representation on a ground-truth dataset.
@@ -109,6 +111,6 @@ def dci(dataset, encode, *, random_state=0, num_train: int = 10_000, num_test: i
     Returns:
         See :func:`dci_from_codes`.
     """
-    rng = as_generator(random_state)
-    x_train, y_train, x_test, y_test = CodeCache.wrap(dataset, encode).sample_train_test(num_train, num_test, rng)
+    cache, rng = cache_and_rng(dataset, encode, random_state)
+    x_train, y_train, x_test, y_test = cache.sample_train_test(num_train, num_test, rng)
     return dci_from_codes(x_train, y_train, x_test, y_test, random_state=rng, n_jobs=n_jobs)

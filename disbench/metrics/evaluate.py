@@ -1,17 +1,23 @@
 """Run several metrics on one representation: :func:`evaluate`, :func:`evaluate_run`.
 
-The metric registry :data:`METRICS` maps each name to its sampling function; the presets
-:data:`PRESETS` give each metric's settings. ``"default"`` is disentanglement_lib's
-``unsupervised_study_v1`` (comparable with the literature); ``"quick"`` uses smaller
-sample sizes for CPU runs (noisier, not comparable at the decimal — every output made
-with it says ``"metric_preset": "quick"``).
+The metric registry :data:`SPECS` maps each name to its :class:`~disbench.metrics.spec.MetricSpec`,
+read from the modules in :data:`METRIC_MODULES`; :data:`METRICS` are those scoring latent
+codes, :data:`SAMPLE_METRICS` those scoring generated images. The presets :data:`PRESETS`
+are built from the metrics' own declarations (:func:`disbench.metrics.spec.metric`):
+``"default"`` is disentanglement_lib's ``unsupervised_study_v1`` (comparable with the
+literature); ``"quick"`` uses smaller sample sizes for CPU runs (noisier, not comparable at
+the decimal — every output made with it says ``"metric_preset": "quick"``).
+
+Adding a metric takes one module ``disbench/metrics/<name>.py`` whose sampling function
+carries ``@metric("<name>", quick={...})`` (its keyword defaults are the default preset),
+and its module name in :data:`METRIC_MODULES`.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,55 +25,37 @@ import numpy as np
 from disbench.allocator import tune_allocator
 from disbench.errors import InvalidInputError, unknown_name
 from disbench.io import write_json_atomic
-from disbench.metrics.beta_vae import beta_vae_score
 from disbench.metrics.codes import CodeCache
-from disbench.metrics.dci import dci
-from disbench.metrics.factor_vae import factor_vae_score
-from disbench.metrics.mig import mig
-from disbench.metrics.modularity import modularity_explicitness
 from disbench.metrics.noise import metric_noise
-from disbench.metrics.sap import sap_score
+from disbench.metrics.spec import MetricSpec
 
+# modules under disbench.metrics declaring metrics with @metric, in the order of the table
+METRIC_MODULES = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity", "generated")
+
+
+def _specs() -> dict[str, MetricSpec]:
+    out = {}
+    for module_name in METRIC_MODULES:
+        module = importlib.import_module(f"disbench.metrics.{module_name}")
+        for value in vars(module).values():
+            spec = getattr(value, "metric_spec", None)
+            if isinstance(spec, MetricSpec) and spec.function is value:
+                if spec.name in out:
+                    raise TypeError(f"metric {spec.name!r} declared twice ({module_name} and an earlier module)")
+                out[spec.name] = spec
+    return out
+
+
+# name -> spec, in METRIC_MODULES order (and definition order within a module)
+SPECS: dict[str, MetricSpec] = _specs()
 # disentanglement metrics: name -> sampling function (dataset, encode, *, random_state, **settings)
-METRICS: dict[str, Callable[..., dict]] = {
-    "beta_vae": beta_vae_score,
-    "factor_vae": factor_vae_score,
-    "mig": mig,
-    "dci": dci,
-    "sap": sap_score,
-    "modularity": modularity_explicitness,
-}
-# metrics of generated samples (H4's disbench.metrics.fid); "kid" comes with "fid"
-SAMPLE_METRICS = ("fid", "kid", "fid_inception")
+METRICS = {name: s.function for name, s in SPECS.items() if s.inputs == "codes"}
+# metrics of generated samples (disbench.metrics.generated); "kid" comes with "fid"
+SAMPLE_METRICS = tuple(name for name, s in SPECS.items() if s.inputs == "samples")
 ALL_METRICS = (*METRICS, *SAMPLE_METRICS)
-
+# preset -> metric -> settings
 PRESETS: dict[str, dict[str, dict]] = {
-    # disentanglement_lib unsupervised_study_v1 metric configs
-    "default": {
-        "beta_vae": {"batch_size": 64, "num_train": 10_000, "num_eval": 5_000},
-        "factor_vae": {"batch_size": 64, "num_train": 10_000, "num_eval": 5_000, "num_variance_estimate": 10_000,
-                       "prune_threshold": 0.05},
-        "mig": {"num_train": 10_000, "num_bins": 20},
-        "dci": {"num_train": 10_000, "num_test": 5_000},
-        "sap": {"num_train": 10_000, "num_test": 5_000},
-        "modularity": {"num_train": 10_000, "num_test": 5_000, "num_bins": 20},
-        "fid": {"num_real": 10_000, "num_fake": 10_000},
-        "fid_inception": {"num_real": 10_000, "num_fake": 10_000},
-    },
-    # CPU preset (<= 30 s per model on 2 cores): the same estimators and batch sizes on
-    # fewer points — 1/40 of the β-VAE/FactorVAE points (their ~2 million encodings dominate),
-    # 1/4-1/5 for MIG, DCI, SAP and modularity
-    "quick": {
-        "beta_vae": {"batch_size": 64, "num_train": 250, "num_eval": 125},
-        "factor_vae": {"batch_size": 64, "num_train": 250, "num_eval": 125, "num_variance_estimate": 1_000,
-                       "prune_threshold": 0.05},
-        "mig": {"num_train": 2_500, "num_bins": 20},
-        "dci": {"num_train": 2_500, "num_test": 1_000},
-        "sap": {"num_train": 2_500, "num_test": 1_000},
-        "modularity": {"num_train": 2_500, "num_test": 1_000, "num_bins": 20},
-        "fid": {"num_real": 2_000, "num_fake": 2_000},
-        "fid_inception": {"num_real": 2_000, "num_fake": 2_000},
-    },
+    preset: {name: dict(s.presets[preset]) for name, s in SPECS.items()} for preset in ("default", "quick")
 }
 
 
@@ -94,7 +82,7 @@ def resolve_settings(metrics, preset: str = "default", settings: dict | None = N
         if name not in out:
             raise InvalidInputError(f"settings given for metric {name!r}, which is not among {list(out)}")
         bad = set(extra) - set(out[name])
-        if bad and name in METRICS:
+        if bad and not SPECS[name].open_settings:
             raise InvalidInputError(f"unknown setting(s) {sorted(bad)} for metric {name!r}; valid: {sorted(out[name])}")
         out[name].update(extra)
     return out
@@ -151,17 +139,19 @@ def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "defau
     out: dict = {"metric_preset": preset + ("+custom" if settings else ""), "metric_settings": resolved}
     for name in metrics:
         start = time.perf_counter()
-        extra = {"n_jobs": n_jobs} if name in ("dci", "sap", "modularity") else {}
-        if name in METRICS:
-            result = METRICS[name](dataset, cache, random_state=seed, **resolved[name], **extra)
-        else:
+        spec = SPECS[name]
+        if spec.inputs == "samples":
             if name == "kid" and "fid" in metrics:
                 continue  # reported with fid
-            result = _sample_metric(name, dataset, sample, seed, device, resolved[name], out)
+            if sample is None:
+                raise InvalidInputError(f"metric {name!r} scores generated samples: pass sample=callable(n) -> images")
+        runtime = {k: v for k, v in (("n_jobs", n_jobs), ("device", device)) if k in spec.runtime}
+        data = cache if spec.inputs == "codes" else sample
+        result = spec.function(dataset, data, random_state=seed, **resolved[name], **runtime)
         _flatten(name, result, out)
         out[f"{name}.seconds"] = round(time.perf_counter() - start, 3)
         if noise_seeds and name in METRICS:  # the metric's own sampling noise on the same codes
-            score_at = functools.partial(_score, METRICS[name], dataset, cache, {**resolved[name], **extra})
+            score_at = functools.partial(_score, spec.function, dataset, cache, {**resolved[name], **runtime})
             out.update(metric_noise(name, score_at, result["score"], seed, noise_seeds))
     out.update({"codes.num_requested": cache.num_requested, "codes.num_encoded": cache.num_encoded,
                 "codes.cached": cache.cached})
@@ -170,18 +160,6 @@ def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "defau
 
 def _score(function, dataset, cache, settings, seed) -> float:
     return function(dataset, cache, random_state=seed, **settings)["score"]
-
-
-def _sample_metric(name, dataset, sample, seed, device, settings, out) -> dict:
-    if sample is None:
-        raise InvalidInputError(f"metric {name!r} scores generated samples: pass sample=callable(n) -> images")
-    from disbench.metrics.fid import fid
-
-    feature = "inception" if name == "fid_inception" else "factor_net"
-    result = fid(dataset, sample, feature=feature, random_state=seed, device=device, **settings)
-    if name == "kid":
-        return {"score": result["kid_mean"], **{k: v for k, v in result.items() if k != "score"}}
-    return result
 
 
 def _flatten(name: str, result: dict, out: dict) -> None:

@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from disbench.errors import InvalidInputError
-from disbench.metrics.codes import CodeCache
+from disbench.metrics.codes import CodeCache, cache_and_rng
+from disbench.metrics.spec import metric
 from disbench.metrics.utils import check_codes
-from disbench.rng import as_generator
 
 
 def factor_vae_votes(global_variance, local_variances, labels, num_factors: int, active) -> np.ndarray:
@@ -85,6 +85,7 @@ def _sample_variances(cache: CodeCache, num_points: int, batch_size: int, rng) -
     return np.concatenate(out), labels
 
 
+@metric("factor_vae", quick={"num_train": 250, "num_eval": 125, "num_variance_estimate": 1_000})
 def factor_vae_score(dataset, encode, *, random_state=0, batch_size: int = 64, num_train: int = 10_000,
                      num_eval: int = 5_000, num_variance_estimate: int = 10_000,
                      prune_threshold: float = 0.05) -> dict:
@@ -110,8 +111,7 @@ def factor_vae_score(dataset, encode, *, random_state=0, batch_size: int = 64, n
                                 "(variances need two points)")
     if int(num_train) < 1 or int(num_eval) < 1:
         raise InvalidInputError("FactorVAE metric: num_train and num_eval must be positive")
-    cache = CodeCache.wrap(dataset, encode)
-    rng = as_generator(random_state)
+    cache, rng = cache_and_rng(dataset, encode, random_state)
     z, _ = cache.sample(int(num_variance_estimate), rng)
     global_variance = z.var(axis=0, ddof=1)
     if not (np.sqrt(global_variance) >= prune_threshold).any():  # all collapsed: nothing to vote with

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from disbench.errors import InvalidInputError
-from disbench.metrics.codes import CodeCache
+from disbench.metrics.codes import cache_and_rng
+from disbench.metrics.spec import metric
 from disbench.metrics.utils import (
     check_codes,
     check_factors,
@@ -55,6 +56,7 @@ def mig_from_codes(codes, factors, *, num_bins: int = 20) -> dict:
             "factor_entropy": h.tolist()}
 
 
+@metric("mig", quick={"num_train": 2_500})
 def mig(dataset, encode, *, random_state=0, num_train: int = 10_000, num_bins: int = 20) -> dict:
     """MIG of a representation on a ground-truth dataset.
 
@@ -67,6 +69,6 @@ def mig(dataset, encode, *, random_state=0, num_train: int = 10_000, num_bins: i
     Returns:
         See :func:`mig_from_codes`.
     """
-    cache = CodeCache.wrap(dataset, encode)
-    codes, factors = cache.sample(int(num_train), random_state)
+    cache, rng = cache_and_rng(dataset, encode, random_state)
+    codes, factors = cache.sample(int(num_train), rng)
     return mig_from_codes(codes, factors, num_bins=num_bins)

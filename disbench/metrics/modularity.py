@@ -24,7 +24,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from disbench.errors import InvalidInputError
-from disbench.metrics.codes import CodeCache
+from disbench.metrics.codes import cache_and_rng
+from disbench.metrics.spec import metric
 from disbench.metrics.utils import (
     check_codes,
     check_factors,
@@ -104,6 +105,7 @@ def modularity_explicitness_from_codes(train_codes, train_factors, test_codes, t
             "explicitness": test, "explicitness_train": train, "explicitness_test": test}
 
 
+@metric("modularity", quick={"num_train": 2_500, "num_test": 1_000})
 def modularity_explicitness(dataset, encode, *, random_state=0, num_train: int = 10_000,
                             num_test: int = 5_000, num_bins: int = 20, n_jobs: int | None = None) -> dict:
     """Modularity and explicitness of a representation on a ground-truth dataset.
@@ -118,7 +120,7 @@ def modularity_explicitness(dataset, encode, *, random_state=0, num_train: int =
     Returns:
         See :func:`modularity_explicitness_from_codes`.
     """
-    rng = as_generator(random_state)
-    x_train, y_train, x_test, y_test = CodeCache.wrap(dataset, encode).sample_train_test(num_train, num_test, rng)
+    cache, rng = cache_and_rng(dataset, encode, random_state)
+    x_train, y_train, x_test, y_test = cache.sample_train_test(num_train, num_test, rng)
     return modularity_explicitness_from_codes(x_train, y_train, x_test, y_test, num_bins=num_bins,
                                               random_state=rng, n_jobs=n_jobs)

@@ -17,7 +17,8 @@ from joblib import Parallel, delayed
 from sklearn.svm import LinearSVC
 
 from disbench.errors import InvalidInputError
-from disbench.metrics.codes import CodeCache
+from disbench.metrics.codes import cache_and_rng
+from disbench.metrics.spec import metric
 from disbench.metrics.utils import check_codes, check_factors, default_n_jobs, require_classes, top_two_gap
 from disbench.rng import as_generator
 
@@ -75,6 +76,7 @@ def sap_from_codes(train_codes, train_factors, test_codes, test_factors, *, rand
     return {**sap_from_score_matrix(matrix), "score_matrix": matrix.tolist()}
 
 
+@metric("sap", quick={"num_train": 2_500, "num_test": 1_000})
 def sap_score(dataset, encode, *, random_state=0, num_train: int = 10_000, num_test: int = 5_000,
               n_jobs: int | None = None) -> dict:
     """SAP of a representation on a ground-truth dataset (discrete factors).
@@ -89,6 +91,6 @@ def sap_score(dataset, encode, *, random_state=0, num_train: int = 10_000, num_t
     Returns:
         See :func:`sap_from_codes`.
     """
-    rng = as_generator(random_state)
-    x_train, y_train, x_test, y_test = CodeCache.wrap(dataset, encode).sample_train_test(num_train, num_test, rng)
+    cache, rng = cache_and_rng(dataset, encode, random_state)
+    x_train, y_train, x_test, y_test = cache.sample_train_test(num_train, num_test, rng)
     return sap_from_codes(x_train, y_train, x_test, y_test, random_state=rng, n_jobs=n_jobs)

@@ -28,15 +28,18 @@ Supervision: factor labels.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from disbench.errors import InvalidInputError
 from disbench.models import register
+from disbench.models.config import check_choice, param
 from disbench.models.gan_common import (
     GanBaseline,
+    GanConfig,
     adam,
     bce_fake,
     bce_real,
@@ -48,57 +51,62 @@ from disbench.models.nets import GanDiscriminatorBody, GanGenerator, dcgan_init
 from disbench.models.posthoc import (
     POSTHOC_STEPS,
     PosthocEncoder,
+    posthoc_loss,
     posthoc_optimizer,
     posthoc_start,
-    posthoc_step,
 )
 
 GENERATOR_LOSSES = ("non_saturating", "minimax")
 
 
+@dataclass(frozen=True)
+class ACGANConfig(GanConfig):
+    """Hyper-parameters of :class:`ACGAN` (``[profiles.<p>.model]``); ``label_factor`` is the
+    conditioning factor."""
+
+    z_dim: int = param(10, "noise dims z ~ U(-1, 1)")
+    lr_g: float = param(2e-4, "Adam learning rate of G (the paper's appendix: 0.0002)")
+    lr_d: float = param(2e-4, "Adam learning rate of D")
+    beta1: float = param(0.5, "Adam β1 (β2 = 0.999)")
+    generator_loss: str = param("non_saturating", '"non_saturating" (Goodfellow et al. 2014, Sec. 3) or '
+                                                   '"minimax" (-L_S of Sec. 3 literally)')
+    posthoc_steps: int = param(POSTHOC_STEPS, "length of the post-hoc encoder phase (the last steps of the run)")
+
+    def __post_init__(self):
+        check_choice("generator_loss", self.generator_loss, GENERATOR_LOSSES)
+
+
 @register
 class ACGAN(GanBaseline):
     """Auxiliary-classifier GAN conditioned on one ground-truth factor (module docstring).
-
-    Hyperparameters (``[profiles.<p>.model]``):
-        z_dim: noise dims (10).
-        label_factor: the conditioning factor (default "shape").
-        lr_g, lr_d, beta1: Adam settings (2e-4, 2e-4, 0.5).
-        generator_loss: "non_saturating" (default) or "minimax".
-        posthoc_steps: length of the post-hoc encoder phase.
-        monitor_every: see :class:`GanBaseline`.
+    Hyper-parameters: :class:`ACGANConfig`.
 
     Raises:
-        InvalidInputError: unknown ``generator_loss`` or ``label_factor``.
+        InvalidInputError: unknown ``label_factor``; ``posthoc_steps`` leaves no GAN step.
     """
 
     name = "acgan"
     supervision = "factor labels"
     representation = "auxiliary class posterior P(c|x) (K) ⊕ post-hoc encoder of z (z_dim): 13-d on dSprites"
     loss_keys = ("d_loss", "g_loss", "class_loss", "posthoc_loss")
+    config_class = ACGANConfig
 
-    def __init__(self, info, total_steps, *, z_dim: int = 10, lr_g: float = 2e-4, lr_d: float = 2e-4,
-                 beta1: float = 0.5, generator_loss: str = "non_saturating", posthoc_steps: int = POSTHOC_STEPS,
-                 **common):
-        super().__init__(info, total_steps, z_dim=z_dim, lr_g=lr_g, lr_d=lr_d, beta1=beta1,
-                         generator_loss=generator_loss, posthoc_steps=posthoc_steps, **common)
-        if generator_loss not in GENERATOR_LOSSES:
-            raise InvalidInputError(f"generator_loss must be one of {GENERATOR_LOSSES}, got {generator_loss!r}")
-        self.generator_loss = generator_loss
-        self.z_dim = int(z_dim)
-        self.posthoc_from = posthoc_start(self.total_steps, posthoc_steps)
-        self.noise_spec = {"z": (self.z_dim, -1.0, 1.0)}
-        self.net_g = GanGenerator(self.z_dim + self.num_classes, info.observation_shape)
+    def __init__(self, info, total_steps, config: ACGANConfig | None = None):
+        super().__init__(info, total_steps, config)
+        z_dim = self.config.z_dim
+        self.posthoc_from = posthoc_start(self.total_steps, self.config.posthoc_steps)
+        self.noise_spec = {"z": (z_dim, -1.0, 1.0)}
+        self.net_g = GanGenerator(z_dim + self.num_classes, info.observation_shape)
         self.body = GanDiscriminatorBody(info.observation_shape)
         self.source_head = nn.Linear(self.body.out_dim, 1)
         self.class_head = nn.Linear(self.body.out_dim, self.num_classes)
         dcgan_init(self.source_head)
         dcgan_init(self.class_head)
-        self.posthoc = PosthocEncoder(info.observation_shape, self.z_dim)
+        self.posthoc = PosthocEncoder(info.observation_shape, z_dim)
 
     @property
     def num_codes(self) -> int:
-        return self.num_classes + self.z_dim
+        return self.num_classes + self.config.z_dim
 
     def phase_schedule(self):
         return [("gan", 0), ("posthoc", self.posthoc_from)]
@@ -116,11 +124,11 @@ class ACGAN(GanBaseline):
         return [self.body, self.source_head, self.class_head]
 
     def configure_optimizers(self):
-        h = self.hparams
+        c = self.config
         d_params = [p for m in self.discriminator_modules() for p in m.parameters()]
         return {
-            "generator": adam(list(self.net_g.parameters()), h["lr_g"], h["beta1"]),
-            "discriminator": adam(d_params, h["lr_d"], h["beta1"]),
+            "generator": adam(list(self.net_g.parameters()), c.lr_g, c.beta1),
+            "discriminator": adam(d_params, c.lr_d, c.beta1),
             "posthoc": posthoc_optimizer(self.posthoc),
         }
 
@@ -131,27 +139,24 @@ class ACGAN(GanBaseline):
     def training_step(self, batch, step, optimizers):
         z, y_fake = batch["z"], batch["y_fake"].long()
         if self.phase(step) == "posthoc":
-            loss = posthoc_step(self.posthoc, optimizers["posthoc"], self.net_g, z, self.gen_input(z, y_fake))
-            return self.losses(step, posthoc_loss=loss)
+            loss = posthoc_loss(self.posthoc, self.net_g, z, self.gen_input(z, y_fake))
+            self.optimize(optimizers["posthoc"], loss)
+            return self.losses(posthoc_loss=loss)
         x, y_real = batch["x"], batch["factors"][:, self.label_index].long()
         x_fake = self.net_g(self.gen_input(z, y_fake))
         # D maximises L_S + L_C  <=>  minimises the two cross-entropies
         h_real, h_fake = self.body(x), self.body(x_fake.detach())
         d_source = bce_real(self.source_head(h_real)) + bce_fake(self.source_head(h_fake))
         d_class = F.cross_entropy(self.class_head(h_real), y_real) + F.cross_entropy(self.class_head(h_fake), y_fake)
-        optimizers["discriminator"].zero_grad(set_to_none=True)
-        (d_source + d_class).backward()
-        optimizers["discriminator"].step()
+        self.optimize(optimizers["discriminator"], d_source + d_class)
         # G maximises L_C - L_S
         with frozen(*self.discriminator_modules()):
             h = self.body(x_fake)
             logit = self.source_head(h)
-            g_source = bce_real(logit) if self.generator_loss == "non_saturating" else -bce_fake(logit)
+            g_source = bce_real(logit) if self.config.generator_loss == "non_saturating" else -bce_fake(logit)
             g_class = F.cross_entropy(self.class_head(h), y_fake)
-            optimizers["generator"].zero_grad(set_to_none=True)
-            (g_source + g_class).backward()
-            optimizers["generator"].step()
-        return self.losses(step, d_loss=d_source.detach(), g_loss=g_source.detach(), class_loss=d_class.detach())
+            self.optimize(optimizers["generator"], g_source + g_class)
+        return self.losses(d_loss=d_source, g_loss=g_source, class_loss=d_class)
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -185,8 +190,8 @@ class ACGAN(GanBaseline):
             for k in range(self.num_classes):
                 inp = base.repeat(num_steps, 1)
                 target = F.one_hot(torch.tensor(k, device=self.device), self.num_classes).to(inp.dtype)
-                inp[:, self.z_dim:] = (1 - t) * inp[:, self.z_dim:] + t * target
+                inp[:, self.config.z_dim:] = (1 - t) * inp[:, self.config.z_dim:] + t * target
                 rows.append(self.net_g(inp))
-            for i in range(self.z_dim):
+            for i in range(self.config.z_dim):
                 rows.append(self.net_g(linspace_traversal(base, i, -1.0, 1.0, num_steps)))
         return torch.stack(rows).float()

@@ -18,6 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from disbench.errors import InvalidInputError, unknown_name
+from disbench.models.config import BaselineConfig
+
 
 @dataclass(frozen=True)
 class DatasetInfo:
@@ -45,23 +48,35 @@ class Baseline(nn.Module):
         name: registry name (``"beta_vae"``).
         supervision: ``"none"``, ``"factor labels"`` or ``"clamped batches"``.
         representation: what :meth:`encode` returns, in words.
+        config_class: the :class:`~disbench.models.config.BaselineConfig` subclass holding
+            the hyper-parameters (built from the preset profile's ``model`` table).
 
     Args:
         info: the dataset description.
         total_steps: the number of training steps the profile asks for (phased
             methods split it themselves).
-        **hparams: the preset profile's ``[profiles.<p>.model]`` table.
+        config: an instance of :attr:`config_class` (default: all its defaults).
+
+    Raises:
+        InvalidInputError: ``config`` is not an instance of :attr:`config_class`.
     """
 
     name: ClassVar[str] = ""
     supervision: ClassVar[str] = "none"
     representation: ClassVar[str] = ""
+    config_class: ClassVar[type[BaselineConfig]] = BaselineConfig
 
-    def __init__(self, info: DatasetInfo, total_steps: int, **hparams):
+    def __init__(self, info: DatasetInfo, total_steps: int, config: BaselineConfig | None = None):
         super().__init__()
+        if config is None:
+            config = self.config_class()
+        if not isinstance(config, self.config_class):
+            raise InvalidInputError(
+                f"{type(self).__name__} takes a {self.config_class.__name__}, got {type(config).__name__}"
+            )
         self.info = info
         self.total_steps = int(total_steps)
-        self.hparams = dict(hparams)
+        self.config = config
 
     # --- training -----------------------------------------------------------------------
     def next_batch(self, dataset, batch_size: int, rng: np.random.Generator, step: int) -> dict:
@@ -78,8 +93,20 @@ class Baseline(nn.Module):
         return {"x": x, "factors": factors}
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """Create the optimisers (by name) from ``self.hparams``; called once by the core."""
+        """Create the optimisers (by name) from ``self.config``; called once by the core."""
         raise NotImplementedError
+
+    @staticmethod
+    def optimize(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        """One gradient step of ``optimizer`` on ``loss`` (gradients zeroed to None first)."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def callbacks(self) -> list:
+        """Training callbacks (:class:`disbench.callbacks.Callback`) the core runs after each
+        step, their state checkpointed with the model; default none."""
+        return []
 
     def training_step(self, batch: dict, step: int, optimizers: dict) -> dict[str, float]:
         """One optimisation step on ``batch`` (tensors on the model's device).
@@ -149,6 +176,10 @@ class Baseline(nn.Module):
         return torch.rand(shape, generator=gen, device=gen.device).to(self.device)
 
 
+#: optimiser names :func:`build_optimizer` knows
+OPTIMIZERS = ("adam", "rmsprop", "adagrad")
+
+
 def build_optimizer(params, name: str = "adam", lr: float = 1e-4, betas=(0.9, 0.999), eps: float = 1e-8,
                     weight_decay: float = 0.0) -> torch.optim.Optimizer:
     """The optimiser a preset names: ``"adam"``, ``"rmsprop"`` or ``"adagrad"``.
@@ -158,15 +189,13 @@ def build_optimizer(params, name: str = "adam", lr: float = 1e-4, betas=(0.9, 0.
     Raises:
         UnknownNameError: unknown optimiser name.
     """
-    from disbench.errors import unknown_name
-
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, eps=eps, weight_decay=weight_decay)
     if name == "adagrad":
         return torch.optim.Adagrad(params, lr=lr, eps=eps, weight_decay=weight_decay)
-    raise unknown_name("optimizer", name, ("adam", "rmsprop", "adagrad"))
+    raise unknown_name("optimizer", name, OPTIMIZERS)
 
 
 def as_model_input(x, device: torch.device) -> torch.Tensor:

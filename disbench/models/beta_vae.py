@@ -21,38 +21,60 @@ Representation (``encode``): the posterior mean μ(x), ``num_latents``-d.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
 from disbench.models import register
-from disbench.models.base import Baseline, DatasetInfo, as_model_input, build_optimizer
-from disbench.models.nets import make_decoder, make_encoder
+from disbench.models.base import OPTIMIZERS, Baseline, DatasetInfo, as_model_input, build_optimizer
+from disbench.models.config import BaselineConfig, check_choice, param
+from disbench.models.nets import ARCHS, make_decoder, make_encoder
 
 TRAVERSAL_RANGE = 3.0  # latent traversals cover ±3 prior standard deviations
 
 
+@dataclass(frozen=True)
+class VAETrainingConfig(BaselineConfig):
+    """Architecture and optimiser of the VAE family (shared by :class:`BetaVAEConfig` and DC-IGN's)."""
+
+    arch: str = param("conv", '"conv" (Locatello et al. 2019, Table 1) or "fc" (Higgins et al. 2017, Appendix A)')
+    optimizer: str = param("adam", '"adam", "rmsprop" or "adagrad"')
+    lr: float = param(1e-4, "learning rate (per step)")
+    betas: tuple[float, float] = param((0.9, 0.999), "Adam's (β1, β2)")
+    eps: float = param(1e-8, "optimiser ε")
+
+    def __post_init__(self):
+        check_choice("arch", self.arch, ARCHS)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+
+
+@dataclass(frozen=True)
+class BetaVAEConfig(VAETrainingConfig):
+    """Hyper-parameters of :class:`BetaVAE` (preset ``[profiles.<p>.model]``)."""
+
+    num_latents: int = param(10, "d, latent dimensions (Higgins et al. 2017, Table 1: 10 on dSprites)")
+    beta: float = param(4.0, "β, weight of the KL term (Eq. 4), dimensionless; 1 gives the VAE")
+
+
 @register
 class BetaVAE(Baseline):
-    """β-VAE; β = 1 is the plain VAE.
-
-    Hyperparameters (preset ``[profiles.<p>.model]``):
-        num_latents (int, 10), beta (float, 4.0), arch ("conv" | "fc"),
-        optimizer ("adam" | "rmsprop" | "adagrad"), lr (1e-4), betas ([0.9, 0.999]), eps (1e-8).
-    """
+    """β-VAE; β = 1 is the plain VAE. Hyper-parameters: :class:`BetaVAEConfig`."""
 
     name = "beta_vae"
     supervision = "none"
     representation = "posterior mean μ(x)"
+    config_class = BetaVAEConfig
 
-    def __init__(self, info: DatasetInfo, total_steps: int, *, num_latents: int = 10, beta: float = 4.0,
-                 arch: str = "conv", optimizer: str = "adam", lr: float = 1e-4, betas=(0.9, 0.999),
-                 eps: float = 1e-8):
-        super().__init__(info, total_steps, num_latents=num_latents, beta=beta, arch=arch,
-                         optimizer=optimizer, lr=lr, betas=list(betas), eps=eps)
-        self.num_latents = int(num_latents)
-        self.beta = float(beta)
-        self.encoder = make_encoder(arch, info.observation_shape, 2 * self.num_latents)
-        self.decoder = make_decoder(arch, info.observation_shape, self.num_latents)
+    def __init__(self, info: DatasetInfo, total_steps: int, config: BetaVAEConfig | None = None):
+        super().__init__(info, total_steps, config)
+        self.num_latents = self.latent_dims()
+        self.encoder = make_encoder(self.config.arch, info.observation_shape, 2 * self.num_latents)
+        self.decoder = make_decoder(self.config.arch, info.observation_shape, self.num_latents)
+
+    def latent_dims(self) -> int:
+        """Number of latents (subclasses derive it from the dataset)."""
+        return self.config.num_latents
 
     # --- model ------------------------------------------------------------------------
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,19 +94,16 @@ class BetaVAE(Baseline):
 
     # --- training ---------------------------------------------------------------------
     def configure_optimizers(self):
-        h = self.hparams
-        return {"vae": build_optimizer(self.parameters(), h["optimizer"], h["lr"], h["betas"], h["eps"])}
+        c = self.config
+        return {"vae": build_optimizer(self.parameters(), c.optimizer, c.lr, c.betas, c.eps)}
 
     def training_step(self, batch, step, optimizers):
         x = batch["x"]
         mu, logvar = self.posterior(x)
         z = mu + (0.5 * logvar).exp() * self.randn(*mu.shape).to(mu.dtype)
         recon, kl = self.loss_terms(x, self.decode_logits(z), mu, logvar)
-        loss = recon + self.beta * kl
-        opt = optimizers["vae"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss = recon + self.config.beta * kl
+        self.optimize(optimizers["vae"], loss)
         return {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach()}
 
     # --- what metrics and plots read --------------------------------------------------

@@ -63,12 +63,15 @@ Representation (``encode``): the posterior mean μ(x) of all dims (unclamped).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from disbench.models import register
 from disbench.models.base import DatasetInfo
-from disbench.models.beta_vae import BetaVAE
+from disbench.models.beta_vae import BetaVAE, VAETrainingConfig
+from disbench.models.config import param
 
 
 class ClampToBatchMean(torch.autograd.Function):
@@ -89,65 +92,59 @@ class ClampToBatchMean(torch.autograd.Function):
         return torch.where(active, grad_out, invariance.to(grad_out.dtype)), None, None
 
 
+@dataclass(frozen=True)
+class DCIGNConfig(VAETrainingConfig):
+    """Hyper-parameters of :class:`DCIGN` (preset ``[profiles.<p>.model]``); β is fixed to 1."""
+
+    num_intrinsic: int = param(6, "size of the intrinsic latent block (dims)")
+    intrinsic_factors: tuple[str, ...] = param(
+        ("shape",), "factors the intrinsic block represents (names absent from the dataset are ignored)")
+    intrinsic_weight: float = param(10.0, "schedule weight of intrinsic batches (extrinsic factors weigh 1 each; "
+                                          "Sec. 3.1's ratio ~1:1:1:10)")
+    invariance_strength: float = param(1.0, "scale of the invariance gradient of clamped dims (Sec. 3.1)")
+    warmup_fraction: float = param(0.0, "leading fraction of the steps on ordinary (unclamped) batches, in [0, 1)")
+    kl_warmup_fraction: float = param(0.0, "leading fraction of the steps over which the KL weight rises "
+                                            "linearly to 1 (Bowman et al. 2016), in [0, 1]; 0: none")
+    data_output_bias: bool = param(False, "initialise the decoder's output bias from the first batch's mean "
+                                          "intensity (module docstring)")
+    optimizer: str = param("rmsprop", '"adam", "rmsprop" or "adagrad" (the reference code: RMSprop)')
+    lr: float = param(5e-4, "learning rate (per step; the reference code: 5e-4)")
+
+
 @register
 class DCIGN(BetaVAE):
-    """DC-IGN on a ground-truth dataset.
-
-    Hyperparameters (preset ``[profiles.<p>.model]``):
-        num_intrinsic (int, 6): size of the intrinsic block.
-        intrinsic_factors (list of factor names, ["shape"]): factors the intrinsic block
-            represents (names absent from the dataset are ignored).
-        intrinsic_weight (float, 10.0): schedule weight of intrinsic batches (extrinsic
-            factors weigh 1 each).
-        invariance_strength (float, 1.0): scale of the invariance gradient.
-        warmup_fraction (float in [0, 1), 0.0): leading fraction of the steps trained on
-            ordinary (unclamped) batches.
-        kl_warmup_fraction (float in [0, 1], 0.0): leading fraction of the steps over which
-            the KL weight rises linearly to 1 (0: no KL warm-up).
-        data_output_bias (bool, False): initialise the decoder's output bias from the first
-            batch's mean intensity (see the module docstring).
-        arch, optimizer, lr, betas, eps: as for :class:`BetaVAE` (β is fixed to 1).
-    """
+    """DC-IGN on a ground-truth dataset. Hyper-parameters: :class:`DCIGNConfig`."""
 
     name = "dcign"
     supervision = "clamped batches"
     representation = "posterior mean μ(x): one dim per extrinsic factor + intrinsic block"
+    config_class = DCIGNConfig
 
-    def __init__(self, info: DatasetInfo, total_steps: int, *, num_intrinsic: int = 6,
-                 intrinsic_factors=("shape",), intrinsic_weight: float = 10.0,
-                 invariance_strength: float = 1.0, warmup_fraction: float = 0.0, kl_warmup_fraction: float = 0.0,
-                 data_output_bias: bool = False, arch: str = "conv", optimizer: str = "rmsprop",
-                 lr: float = 5e-4, betas=(0.9, 0.999), eps: float = 1e-8):
-        intrinsic = [i for i, n in enumerate(info.factor_names) if n in set(intrinsic_factors)]
-        extrinsic = [i for i in range(len(info.factor_names)) if i not in intrinsic]
-        num_latents = len(extrinsic) + int(num_intrinsic)
-        super().__init__(info, total_steps, num_latents=num_latents, beta=1.0, arch=arch,
-                         optimizer=optimizer, lr=lr, betas=betas, eps=eps)
-        self.hparams.update(num_intrinsic=int(num_intrinsic), intrinsic_factors=list(intrinsic_factors),
-                            intrinsic_weight=float(intrinsic_weight),
-                            invariance_strength=float(invariance_strength),
-                            warmup_fraction=float(warmup_fraction),
-                            kl_warmup_fraction=float(kl_warmup_fraction),
-                            data_output_bias=bool(data_output_bias))
-        for k in ("num_latents", "beta"):
-            self.hparams.pop(k)
-        self.extrinsic = extrinsic
-        self.intrinsic = intrinsic
-        self.invariance_strength = float(invariance_strength)
-        self.warmup_steps = int(float(warmup_fraction) * self.total_steps)
-        self.kl_warmup_steps = int(float(kl_warmup_fraction) * self.total_steps)
-        self.data_output_bias = bool(data_output_bias)
+    def __init__(self, info: DatasetInfo, total_steps: int, config: DCIGNConfig | None = None):
+        super().__init__(info, total_steps, config)
+        c = self.config
+        extrinsic = self.extrinsic
+        self.warmup_steps = int(c.warmup_fraction * self.total_steps)
+        self.kl_warmup_steps = int(c.kl_warmup_fraction * self.total_steps)
         # batch type t < len(extrinsic): extrinsic factor extrinsic[t] (latent dim t);
         # t == len(extrinsic): intrinsic (latent dims len(extrinsic)..num_latents-1)
-        weights = np.array([1.0] * len(extrinsic) + [float(intrinsic_weight)])
+        weights = np.array([1.0] * len(extrinsic) + [c.intrinsic_weight])
         self.type_probs = weights / weights.sum()
         # row len(extrinsic) + 1: warm-up batches, every dim active
-        masks = torch.zeros(len(extrinsic) + 2, num_latents, dtype=torch.bool)
+        masks = torch.zeros(len(extrinsic) + 2, self.num_latents, dtype=torch.bool)
         for t in range(len(extrinsic)):
             masks[t, t] = True
         masks[len(extrinsic), len(extrinsic):] = True
         masks[len(extrinsic) + 1] = True
         self.register_buffer("active_masks", masks, persistent=False)
+
+    def latent_dims(self) -> int:
+        """One dim per extrinsic factor plus the intrinsic block (sets :attr:`intrinsic` and
+        :attr:`extrinsic`, the factor indices)."""
+        names = self.info.factor_names
+        self.intrinsic = [i for i, n in enumerate(names) if n in set(self.config.intrinsic_factors)]
+        self.extrinsic = [i for i in range(len(names)) if i not in self.intrinsic]
+        return len(self.extrinsic) + self.config.num_intrinsic
 
     def next_batch(self, dataset, batch_size, rng, step):
         """A clamped mini-batch: ``{"x", "factors", "batch_type"}``; one factor combination
@@ -182,16 +179,13 @@ class DCIGN(BetaVAE):
 
     def training_step(self, batch, step, optimizers):
         x, active = batch["x"], self.active_masks[batch["batch_type"]]
-        if step == 0 and self.data_output_bias:
+        if step == 0 and self.config.data_output_bias:
             self.init_output_bias(x)
         mu, logvar = self.posterior(x)
-        mu = ClampToBatchMean.apply(mu, active, self.invariance_strength)
-        logvar = ClampToBatchMean.apply(logvar, active, self.invariance_strength)
+        mu = ClampToBatchMean.apply(mu, active, self.config.invariance_strength)
+        logvar = ClampToBatchMean.apply(logvar, active, self.config.invariance_strength)
         z = mu + (0.5 * logvar).exp() * self.randn(*mu.shape).to(mu.dtype)
         recon, kl = self.loss_terms(x, self.decode_logits(z), mu, logvar)
         loss = recon + self.kl_weight(step) * kl
-        opt = optimizers["vae"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.optimize(optimizers["vae"], loss)
         return {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach()}

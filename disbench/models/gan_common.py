@@ -9,47 +9,56 @@ Phases. Methods with several phases (encoder pre-training, level-by-level traini
 post-hoc encoder) switch by step number only (:meth:`GanBaseline.phase`), never by
 state kept elsewhere, so checkpoint/resume stays uniform.
 
-Mode collapse. Every ``monitor_every`` steps the model counts the distinct shapes that
-the metrics' factor classifier (:mod:`disbench.metrics.feature_net`) predicts on a
-batch of generated images and reports it as the ``"distinct_shapes"`` loss-dict entry.
-It is skipped (no entry at all) when that network is not available or not trained yet:
-a training step never trains the classifier.
+Mode collapse. A GAN asks the training core to run the
+:class:`~disbench.callbacks.ModeCollapseMonitor` callback (every ``monitor_every`` steps:
+the distinct shapes the metrics' factor classifier predicts on generated images, logged as
+``"distinct_shapes"``; nothing when that classifier is not cached yet).
+
+Loss dicts hold detached 0-d tensors (0.0 for terms a phase does not train), so a step
+never waits for the device; the core converts them when it writes a log row.
 """
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from disbench.errors import DisbenchError, InvalidInputError
+from disbench.callbacks import ModeCollapseMonitor
+from disbench.errors import InvalidInputError
 from disbench.models.base import Baseline
+from disbench.models.config import BaselineConfig, param
 
-#: images per generated batch used by the mode-collapse monitor
-MONITOR_BATCH = 128
+
+@dataclass(frozen=True)
+class GanConfig(BaselineConfig):
+    """Hyper-parameters every GAN baseline has (their configs extend this one)."""
+
+    monitor_every: int = param(250, "steps between mode-collapse counts (ModeCollapseMonitor); 0 disables")
+    label_factor: str | None = param(None, 'ground-truth factor used for labels and the mode-collapse count '
+                                           '(None: "shape", or the first factor if there is none)')
 
 
 class GanBaseline(Baseline):
     """Base of the GAN baselines (InfoGAN, LSGAN, ACGAN, Stacked GAN).
 
     Subclasses set :attr:`noise_spec` (name -> (dim, low, high): each drawn i.i.d.
-    uniform in ``[low, high)`` per example, float32) and :attr:`phases` (ordered
-    ``(name, num_steps)``; the last phase takes the remaining steps).
+    uniform in ``[low, high)`` per example, float32) and may override
+    :meth:`phase_schedule`; their config extends :class:`GanConfig`.
 
-    Common hyperparameters:
-        monitor_every: steps between mode-collapse counts (0 disables; default 250).
-        label_factor: name of the ground-truth factor used for labels and for the
-            mode-collapse count (default ``"shape"``, or the first factor when the
-            dataset has no factor of that name).
+    Raises:
+        InvalidInputError: ``label_factor`` is not a factor of the dataset.
     """
 
     noise_spec: dict[str, tuple[int, float, float]] = {}
+    config_class = GanConfig
 
-    def __init__(self, info, total_steps, *, monitor_every: int = 250, label_factor: str | None = None, **hparams):
-        super().__init__(info, total_steps, monitor_every=monitor_every, label_factor=label_factor, **hparams)
-        self.monitor_every = int(monitor_every)
+    def __init__(self, info, total_steps, config: GanConfig | None = None):
+        super().__init__(info, total_steps, config)
+        label_factor = self.config.label_factor
         if label_factor is None:
             label_factor = "shape" if "shape" in info.factor_names else info.factor_names[0]
         if label_factor not in info.factor_names:
@@ -60,8 +69,11 @@ class GanBaseline(Baseline):
         self.label_factor = label_factor
         self.label_index = info.factor_names.index(label_factor)
         self.num_classes = info.factors_num_values[self.label_index]
-        self._monitor: list | None = None  # [factor classifier or None], loaded on first use
-        self._last_distinct: float | None = None
+
+    def callbacks(self):
+        """The mode-collapse monitor on the label factor (none when ``monitor_every`` is 0)."""
+        every = self.config.monitor_every
+        return [ModeCollapseMonitor(every, self.label_index)] if every > 0 else []
 
     # --- phases ----------------------------------------------------------------------
     def phase_schedule(self) -> list[tuple[str, int]]:
@@ -131,46 +143,9 @@ class GanBaseline(Baseline):
     #: so the train log keeps one column per term)
     loss_keys: tuple[str, ...] = ()
 
-    def losses(self, step: int, **terms: torch.Tensor | float) -> dict[str, float]:
-        """The step's loss dict: :attr:`loss_keys` (0.0 where not in ``terms``) plus the
-        mode-collapse count (:meth:`monitor`)."""
-        out = {k: float(terms[k]) if k in terms else 0.0 for k in self.loss_keys}
-        out.update(self.monitor(step))
-        return out
-
-    # --- mode-collapse monitor ---------------------------------------------------------
-    def monitor(self, step: int) -> dict[str, float]:
-        """``{"distinct_shapes": k}``: distinct label-factor values the metrics' factor
-        classifier predicts on :data:`MONITOR_BATCH` generated images, recomputed every
-        ``monitor_every`` steps (the last count is repeated in between); ``{}`` when the
-        classifier is unavailable."""
-        if self.monitor_every <= 0:
-            return {}
-        if step % self.monitor_every == 0 or self._last_distinct is None:
-            net = self._feature_net()
-            if net is None:
-                return {}
-            pred = net.predict(self.sample(MONITOR_BATCH, torch.Generator().manual_seed(step)))
-            self._last_distinct = float(torch.unique(pred[:, self.label_index]).numel())
-        return {"distinct_shapes": self._last_distinct}
-
-    def _feature_net(self):
-        # kept in a list so that it is not registered as a submodule (not in the state dict)
-        if self._monitor is None:
-            self._monitor = [_cached_feature_net(self.info.name)]
-        return self._monitor[0]
-
-
-def _cached_feature_net(dataset_name: str):
-    """The metrics' trained factor classifier for ``dataset_name`` if it is already
-    cached, else None (never trains one)."""
-    from disbench import data
-    from disbench.metrics.feature_net import load_cached_feature_net
-
-    try:
-        return load_cached_feature_net(data.load(dataset_name))
-    except DisbenchError:  # e.g. a file-backed dataset whose file is absent
-        return None
+    def losses(self, **terms: torch.Tensor) -> dict[str, torch.Tensor | float]:
+        """The step's loss dict: each of :attr:`loss_keys`, detached (0.0 where not in ``terms``)."""
+        return {k: terms[k].detach() if k in terms else 0.0 for k in self.loss_keys}
 
 
 @contextlib.contextmanager

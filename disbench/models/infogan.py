@@ -27,13 +27,16 @@ Representation: ``encode(x)`` = Q's code means on real images (``num_codes``-d).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from disbench.models import register
+from disbench.models.config import param
 from disbench.models.gan_common import (
     GanBaseline,
+    GanConfig,
     adam,
     bce_fake,
     bce_real,
@@ -44,64 +47,63 @@ from disbench.models.gan_common import (
 from disbench.models.nets import GanDiscriminatorBody, GanGenerator, dcgan_init
 
 
+@dataclass(frozen=True)
+class InfoGANConfig(GanConfig):
+    """Hyper-parameters of :class:`InfoGAN` (``[profiles.<p>.model]``); defaults: the InfoGAN-CR dSprites code."""
+
+    num_codes: int = param(5, "continuous latent codes c ~ U(-1, 1) (count)")
+    noise_dim: int = param(5, "incompressible noise dims z ~ U(-1, 1) (count)")
+    info_weight: float = param(0.05, "λ, weight of the mutual-information bound L_I for both players (Eq. 6)")
+    lr_g: float = param(1e-3, "Adam learning rate of G")
+    lr_d: float = param(2e-3, "Adam learning rate of D and Q")
+    beta1: float = param(0.5, "Adam β1 (β2 = 0.999)")
+    generator_steps: int = param(2, "generator updates per discriminator update (same noise)")
+    q_std: float = param(1.0, "fixed standard deviation σ of Q's factored Gaussian")
+
+
 @register
 class InfoGAN(GanBaseline):
     """InfoGAN with continuous codes (see the module docstring for the losses and sources).
-
-    Hyperparameters (``[profiles.<p>.model]``):
-        num_codes: continuous latent codes ``c`` (5).
-        noise_dim: incompressible noise dims ``z`` (5).
-        info_weight: λ, weight of ``L_I`` for both players (0.05).
-        lr_g, lr_d: Adam learning rates of G and of D+Q (1e-3, 2e-3).
-        beta1: Adam β1 (0.5).
-        generator_steps: generator updates per discriminator update (2).
-        q_std: fixed standard deviation of Q's Gaussian (1.0).
-        monitor_every, label_factor: see :class:`GanBaseline`.
-    """
+    Hyper-parameters: :class:`InfoGANConfig`."""
 
     name = "infogan"
     supervision = "none"
     representation = "Q's code means on real images (num_codes-d, 5 on dSprites)"
     loss_keys = ("d_loss", "g_loss", "info_loss")
+    config_class = InfoGANConfig
 
-    def __init__(self, info, total_steps, *, num_codes: int = 5, noise_dim: int = 5, info_weight: float = 0.05,
-                 lr_g: float = 1e-3, lr_d: float = 2e-3, beta1: float = 0.5, generator_steps: int = 2,
-                 q_std: float = 1.0, **common):
-        super().__init__(info, total_steps, num_codes=num_codes, noise_dim=noise_dim, info_weight=info_weight,
-                         lr_g=lr_g, lr_d=lr_d, beta1=beta1, generator_steps=generator_steps, q_std=q_std,
-                         **common)
-        self.n_codes = int(num_codes)
-        self.noise_dim = int(noise_dim)
-        self.info_weight = float(info_weight)
-        self.generator_steps = int(generator_steps)
-        self.q_std = float(q_std)
-        self.noise_spec = {"c": (self.n_codes, -1.0, 1.0), "z": (self.noise_dim, -1.0, 1.0)}
-        self.net_g = GanGenerator(self.n_codes + self.noise_dim, info.observation_shape)
+    def __init__(self, info, total_steps, config: InfoGANConfig | None = None):
+        super().__init__(info, total_steps, config)
+        c = self.config
+        self.noise_spec = {"c": (c.num_codes, -1.0, 1.0), "z": (c.noise_dim, -1.0, 1.0)}
+        self.net_g = GanGenerator(c.num_codes + c.noise_dim, info.observation_shape)
         self.body = GanDiscriminatorBody(info.observation_shape)
         self.d_head = nn.Linear(self.body.out_dim, 1)
         self.q_head = nn.Sequential(nn.Linear(self.body.out_dim, 128), nn.LeakyReLU(0.2),
-                                    nn.Linear(128, self.n_codes))
+                                    nn.Linear(128, c.num_codes))
         dcgan_init(self.d_head)
         dcgan_init(self.q_head)
 
     @property
     def num_codes(self) -> int:
-        return self.n_codes
+        return self.config.num_codes
 
     def discriminator_modules(self):
         return [self.body, self.d_head, self.q_head]
 
     def configure_optimizers(self):
         d_params = [p for m in self.discriminator_modules() for p in m.parameters()]
+        c = self.config
         return {
-            "generator": adam(list(self.net_g.parameters()), self.hparams["lr_g"], self.hparams["beta1"]),
-            "discriminator": adam(d_params, self.hparams["lr_d"], self.hparams["beta1"]),
+            "generator": adam(list(self.net_g.parameters()), c.lr_g, c.beta1),
+            "discriminator": adam(d_params, c.lr_d, c.beta1),
         }
 
     def q_nll(self, means: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """``-log Q(c | x)`` of the fixed-σ factored Gaussian, summed over codes, batch mean."""
-        sq = ((means - c) ** 2).sum(1) / (2 * self.q_std**2)
-        const = self.n_codes * (0.5 * math.log(2 * math.pi) + math.log(self.q_std))
+        q_std = self.config.q_std
+        sq = ((means - c) ** 2).sum(1) / (2 * q_std**2)
+        const = self.config.num_codes * (0.5 * math.log(2 * math.pi) + math.log(q_std))
         return (sq + const).mean()
 
     def training_step(self, batch, step, optimizers):
@@ -112,21 +114,16 @@ class InfoGAN(GanBaseline):
         h_real, h_fake = self.body(x), self.body(x_fake)
         d_adv = bce_real(self.d_head(h_real)) + bce_fake(self.d_head(h_fake))
         d_info = self.q_nll(self.q_head(h_fake), c)
-        d_loss = d_adv + self.info_weight * d_info
-        optimizers["discriminator"].zero_grad(set_to_none=True)
-        d_loss.backward()
-        optimizers["discriminator"].step()
+        weight = self.config.info_weight
+        self.optimize(optimizers["discriminator"], d_adv + weight * d_info)
         # generator (several updates on the same noise, as in the InfoGAN-CR code)
         with frozen(*self.discriminator_modules()):
-            for _ in range(self.generator_steps):
+            for _ in range(self.config.generator_steps):
                 h = self.body(self.net_g(gen_in))
                 g_adv = bce_real(self.d_head(h))
                 g_info = self.q_nll(self.q_head(h), c)
-                g_loss = g_adv + self.info_weight * g_info
-                optimizers["generator"].zero_grad(set_to_none=True)
-                g_loss.backward()
-                optimizers["generator"].step()
-        return self.losses(step, d_loss=d_adv.detach(), g_loss=g_adv.detach(), info_loss=g_info.detach())
+                self.optimize(optimizers["generator"], g_adv + weight * g_info)
+        return self.losses(d_loss=d_adv, g_loss=g_adv, info_loss=g_info)
 
     # --- representation and sampling ----------------------------------------------------
     @torch.no_grad()
@@ -153,7 +150,7 @@ class InfoGAN(GanBaseline):
         z = self._noise("z", 1, generator)[0]
         rows = []
         with eval_mode(self):
-            for i in range(self.n_codes):
+            for i in range(self.config.num_codes):
                 codes = linspace_traversal(c, i, -1.0, 1.0, num_steps)
                 rows.append(self.net_g(torch.cat([codes, z.expand(num_steps, -1)], 1)))
         return torch.stack(rows).float()

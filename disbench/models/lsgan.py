@@ -20,12 +20,16 @@ Representation: LSGAN has no encoder, so a post-hoc encoder ``E(x) ≈ z``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from disbench.models import register
+from disbench.models.config import param
 from disbench.models.gan_common import (
     GanBaseline,
+    GanConfig,
     adam,
     eval_mode,
     frozen,
@@ -35,46 +39,54 @@ from disbench.models.nets import GanDiscriminatorBody, GanGenerator, dcgan_init
 from disbench.models.posthoc import (
     POSTHOC_STEPS,
     PosthocEncoder,
+    posthoc_loss,
     posthoc_optimizer,
     posthoc_start,
-    posthoc_step,
 )
+
+
+@dataclass(frozen=True)
+class LSGANConfig(GanConfig):
+    """Hyper-parameters of :class:`LSGAN` (``[profiles.<p>.model]``)."""
+
+    z_dim: int = param(10, "noise dims z ~ U(-1, 1) (as many latents as the other dSprites rows)")
+    a: float = param(0.0, "a, D's target for fake data (Eq. 2; 0-1 coding, Eq. 9)")
+    b: float = param(1.0, "b, D's target for real data (Eq. 2)")
+    c: float = param(1.0, "c, the value G wants D to output on fake data (Eq. 2)")
+    lr_g: float = param(2e-4, "Adam learning rate of G (DCGAN setting)")
+    lr_d: float = param(2e-4, "Adam learning rate of D")
+    beta1: float = param(0.5, "Adam β1 (β2 = 0.999)")
+    posthoc_steps: int = param(POSTHOC_STEPS, "length of the post-hoc encoder phase (the last steps of the run)")
 
 
 @register
 class LSGAN(GanBaseline):
     """Least-squares GAN with a post-hoc encoder (see the module docstring).
+    Hyper-parameters: :class:`LSGANConfig`.
 
-    Hyperparameters (``[profiles.<p>.model]``):
-        z_dim: noise dims (10, as many latents as the other dSprites rows).
-        a, b, c: the least-squares targets (0, 1, 1).
-        lr_g, lr_d, beta1: Adam settings (2e-4, 2e-4, 0.5).
-        posthoc_steps: length of the post-hoc encoder phase (the last steps of the run).
-        monitor_every, label_factor: see :class:`GanBaseline`.
+    Raises:
+        InvalidInputError: ``posthoc_steps`` leaves no GAN step.
     """
 
     name = "lsgan"
     supervision = "none"
     representation = "post-hoc encoder E(x) ≈ z regressed on generated pairs (z_dim-d, 10 on dSprites)"
     loss_keys = ("d_loss", "g_loss", "posthoc_loss")
+    config_class = LSGANConfig
 
-    def __init__(self, info, total_steps, *, z_dim: int = 10, a: float = 0.0, b: float = 1.0, c: float = 1.0,
-                 lr_g: float = 2e-4, lr_d: float = 2e-4, beta1: float = 0.5, posthoc_steps: int = POSTHOC_STEPS,
-                 **common):
-        super().__init__(info, total_steps, z_dim=z_dim, a=a, b=b, c=c, lr_g=lr_g, lr_d=lr_d, beta1=beta1,
-                         posthoc_steps=posthoc_steps, **common)
-        self.z_dim = int(z_dim)
-        self.a, self.b, self.c = float(a), float(b), float(c)
-        self.posthoc_from = posthoc_start(self.total_steps, posthoc_steps)
-        self.noise_spec = {"z": (self.z_dim, -1.0, 1.0)}
-        self.net_g = GanGenerator(self.z_dim, info.observation_shape)
+    def __init__(self, info, total_steps, config: LSGANConfig | None = None):
+        super().__init__(info, total_steps, config)
+        z_dim = self.config.z_dim
+        self.posthoc_from = posthoc_start(self.total_steps, self.config.posthoc_steps)
+        self.noise_spec = {"z": (z_dim, -1.0, 1.0)}
+        self.net_g = GanGenerator(z_dim, info.observation_shape)
         self.net_d = nn.Sequential(GanDiscriminatorBody(info.observation_shape), nn.Linear(128, 1))
         dcgan_init(self.net_d)
-        self.posthoc = PosthocEncoder(info.observation_shape, self.z_dim)
+        self.posthoc = PosthocEncoder(info.observation_shape, z_dim)
 
     @property
     def num_codes(self) -> int:
-        return self.z_dim
+        return self.config.z_dim
 
     def phase_schedule(self):
         return [("gan", 0), ("posthoc", self.posthoc_from)]
@@ -83,30 +95,28 @@ class LSGAN(GanBaseline):
         return self.phase(step) == "gan"
 
     def configure_optimizers(self):
-        h = self.hparams
+        c = self.config
         return {
-            "generator": adam(list(self.net_g.parameters()), h["lr_g"], h["beta1"]),
-            "discriminator": adam(list(self.net_d.parameters()), h["lr_d"], h["beta1"]),
+            "generator": adam(list(self.net_g.parameters()), c.lr_g, c.beta1),
+            "discriminator": adam(list(self.net_d.parameters()), c.lr_d, c.beta1),
             "posthoc": posthoc_optimizer(self.posthoc),
         }
 
     def training_step(self, batch, step, optimizers):
         z = batch["z"]
         if self.phase(step) == "posthoc":
-            loss = posthoc_step(self.posthoc, optimizers["posthoc"], self.net_g, z, z)
-            return self.losses(step, posthoc_loss=loss)
+            loss = posthoc_loss(self.posthoc, self.net_g, z, z)
+            self.optimize(optimizers["posthoc"], loss)
+            return self.losses(posthoc_loss=loss)
+        cfg = self.config
         x_fake = self.net_g(z)
-        d_loss = 0.5 * ((self.net_d(batch["x"]) - self.b) ** 2).mean() \
-            + 0.5 * ((self.net_d(x_fake.detach()) - self.a) ** 2).mean()
-        optimizers["discriminator"].zero_grad(set_to_none=True)
-        d_loss.backward()
-        optimizers["discriminator"].step()
+        d_loss = 0.5 * ((self.net_d(batch["x"]) - cfg.b) ** 2).mean() \
+            + 0.5 * ((self.net_d(x_fake.detach()) - cfg.a) ** 2).mean()
+        self.optimize(optimizers["discriminator"], d_loss)
         with frozen(self.net_d):
-            g_loss = 0.5 * ((self.net_d(x_fake) - self.c) ** 2).mean()
-            optimizers["generator"].zero_grad(set_to_none=True)
-            g_loss.backward()
-            optimizers["generator"].step()
-        return self.losses(step, d_loss=d_loss.detach(), g_loss=g_loss.detach())
+            g_loss = 0.5 * ((self.net_d(x_fake) - cfg.c) ** 2).mean()
+            self.optimize(optimizers["generator"], g_loss)
+        return self.losses(d_loss=d_loss, g_loss=g_loss)
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -127,5 +137,5 @@ class LSGAN(GanBaseline):
         if x is not None and len(x):
             z = self.encode(x[:1])[0].clamp(-1, 1)
         with eval_mode(self):
-            rows = [self.net_g(linspace_traversal(z, i, -1.0, 1.0, num_steps)) for i in range(self.z_dim)]
+            rows = [self.net_g(linspace_traversal(z, i, -1.0, 1.0, num_steps)) for i in range(self.config.z_dim)]
         return torch.stack(rows).float()

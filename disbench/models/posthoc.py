@@ -56,10 +56,10 @@ def posthoc_optimizer(encoder: PosthocEncoder) -> torch.optim.Optimizer:
     return torch.optim.Adam(encoder.parameters(), lr=POSTHOC_LR)
 
 
-def posthoc_step(encoder: PosthocEncoder, optimizer, generator: nn.Module, target: torch.Tensor,
-                 gen_input: torch.Tensor) -> float:
-    """One regression step: ``x = G(gen_input)`` (generator frozen, eval mode, no
-    gradient), loss ``mean((E(x) - target)²)``; returns the loss.
+def posthoc_loss(encoder: PosthocEncoder, generator: nn.Module, target: torch.Tensor,
+                 gen_input: torch.Tensor) -> torch.Tensor:
+    """The regression loss ``mean((E(G(gen_input)) - target)²)`` (0-d, with gradient for
+    ``E`` only: ``G`` runs frozen, in eval mode, without gradient).
 
     Args:
         target: float32 ``(B, out_dim)``, what ``E`` must recover (``z`` or part of it).
@@ -67,8 +67,4 @@ def posthoc_step(encoder: PosthocEncoder, optimizer, generator: nn.Module, targe
     """
     with torch.no_grad(), eval_mode(generator):
         x = generator(gen_input)
-    loss = F.mse_loss(encoder(x), target)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return float(loss.detach())
+    return F.mse_loss(encoder(x), target)

@@ -42,14 +42,18 @@ Representation: ``encode(x) = [E0(x), Q0(x)]`` (``h1_dim + z0_dim``). Supervisio
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from disbench.errors import InvalidInputError
 from disbench.models import register
+from disbench.models.config import param
 from disbench.models.gan_common import (
     GanBaseline,
+    GanConfig,
     adam,
     bce_fake,
     bce_real,
@@ -97,76 +101,79 @@ class _Discriminator(nn.Module):
         return self.adv(f), self.q(f)
 
 
+@dataclass(frozen=True)
+class StackedGANConfig(GanConfig):
+    """Hyper-parameters of :class:`StackedGAN` (``[profiles.<p>.model]``); defaults: the
+    official MNIST code (``train_joint.py``) where it has them."""
+
+    h1_dim: int = param(256, "size of the encoder features h1 = E0(x) (fc3 units in the official code)")
+    z1_dim: int = param(50, "noise dims z1 ~ U(0, 1) of level 1")
+    z0_dim: int = param(50, "noise dims z0 ~ U(0, 1) of level 0")
+    encoder_steps: int = param(1000, "steps of the encoder phase (≥ 1)")
+    independent_steps: int = param(2000, "steps of the independent phase (Sec. 3.4); the joint phase takes the rest")
+    lr_g: float = param(1e-4, "Adam learning rate of G1 and G0")
+    lr_d: float = param(1e-4, "Adam learning rate of D1 and D0 (with their Q heads)")
+    beta1: float = param(0.5, "Adam β1 of generators and discriminators (β2 = 0.999)")
+    lr_encoder: float = param(1e-3, "Adam learning rate of the encoder phase (β1 = 0.9)")
+    adv_weight: float = param(1.0, "λ_adv, weight of the adversarial terms (Sec. 3.2)")
+    cond_weight: float = param(1.0, "λ_cond, weight of the conditional terms (Sec. 3.2)")
+    ent_weight: float = param(10.0, "λ_ent, weight of the entropy (noise reconstruction) terms (Sec. 3.3)")
+
+
 @register
 class StackedGAN(GanBaseline):
-    """Two-level Stacked GAN (see the module docstring).
-
-    Hyperparameters (``[profiles.<p>.model]``):
-        h1_dim: encoder feature size (256 in the official MNIST code).
-        z1_dim, z0_dim: noise dims per level (50, 50).
-        encoder_steps, independent_steps: phase lengths (the joint phase takes the rest).
-        lr_g, lr_d, beta1: Adam for generators and discriminators (1e-4, 1e-4, 0.5).
-        lr_encoder: Adam lr of the encoder phase (1e-3).
-        adv_weight, cond_weight, ent_weight: λ_adv, λ_cond, λ_ent (1, 1, 10).
-        label_factor, monitor_every: see :class:`GanBaseline`.
+    """Two-level Stacked GAN (see the module docstring). Hyper-parameters: :class:`StackedGANConfig`.
 
     Raises:
-        InvalidInputError: the phases leave no joint step.
+        InvalidInputError: the phases leave no joint step; unknown ``label_factor``.
     """
 
     name = "sgan"
     supervision = "factor labels"
     representation = "encoder features h1 = E0(x) ⊕ Q0's estimate of z0 (h1_dim + z0_dim)"
     loss_keys = ("encoder_loss", "d_loss", "g_loss", "cond_loss", "ent_loss")
+    config_class = StackedGANConfig
 
-    def __init__(self, info, total_steps, *, h1_dim: int = 256, z1_dim: int = 50, z0_dim: int = 50,
-                 encoder_steps: int = 1000, independent_steps: int = 2000, lr_g: float = 1e-4,
-                 lr_d: float = 1e-4, beta1: float = 0.5, lr_encoder: float = 1e-3, adv_weight: float = 1.0,
-                 cond_weight: float = 1.0, ent_weight: float = 10.0, **common):
-        super().__init__(info, total_steps, h1_dim=h1_dim, z1_dim=z1_dim, z0_dim=z0_dim,
-                         encoder_steps=encoder_steps, independent_steps=independent_steps, lr_g=lr_g, lr_d=lr_d,
-                         beta1=beta1, lr_encoder=lr_encoder, adv_weight=adv_weight, cond_weight=cond_weight,
-                         ent_weight=ent_weight, **common)
-        self.encoder_steps, self.independent_steps = int(encoder_steps), int(independent_steps)
-        if self.encoder_steps < 1 or self.independent_steps < 0 or \
-                self.encoder_steps + self.independent_steps >= self.total_steps:
+    def __init__(self, info, total_steps, config: StackedGANConfig | None = None):
+        super().__init__(info, total_steps, config)
+        c = self.config
+        if c.encoder_steps < 1 or c.independent_steps < 0 or \
+                c.encoder_steps + c.independent_steps >= self.total_steps:
             raise InvalidInputError(
-                f"encoder_steps={encoder_steps} + independent_steps={independent_steps} must leave joint steps "
-                f"within steps={total_steps} (encoder_steps >= 1); change the preset"
+                f"encoder_steps={c.encoder_steps} + independent_steps={c.independent_steps} must leave joint "
+                f"steps within steps={total_steps} (encoder_steps >= 1); change the preset"
             )
-        self.h1_dim, self.z1_dim, self.z0_dim = int(h1_dim), int(z1_dim), int(z0_dim)
-        self.w_adv, self.w_cond, self.w_ent = float(adv_weight), float(cond_weight), float(ent_weight)
-        self.noise_spec = {"z1": (self.z1_dim, 0.0, 1.0), "z0": (self.z0_dim, 0.0, 1.0)}
+        self.noise_spec = {"z1": (c.z1_dim, 0.0, 1.0), "z0": (c.z0_dim, 0.0, 1.0)}
         k = self.num_classes
-        self.enc0 = _encoder0(info.observation_shape, self.h1_dim)
-        self.enc1 = nn.Linear(self.h1_dim, k)
+        self.enc0 = _encoder0(info.observation_shape, c.h1_dim)
+        self.enc1 = nn.Linear(c.h1_dim, k)
         self.gen1 = nn.Sequential(
-            nn.Linear(k + self.z1_dim, 512), nn.BatchNorm1d(512), nn.ReLU(),
+            nn.Linear(k + c.z1_dim, 512), nn.BatchNorm1d(512), nn.ReLU(),
             nn.Linear(512, 512), nn.BatchNorm1d(512), nn.ReLU(),
-            nn.Linear(512, self.h1_dim), nn.ReLU(),
+            nn.Linear(512, c.h1_dim), nn.ReLU(),
         )
         dcgan_init(self.gen1)
-        self.gen0 = _Generator0(info.observation_shape, self.h1_dim, self.z0_dim)
-        mlp = nn.Sequential(nn.Linear(self.h1_dim, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU())
+        self.gen0 = _Generator0(info.observation_shape, c.h1_dim, c.z0_dim)
+        mlp = nn.Sequential(nn.Linear(c.h1_dim, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU())
         dcgan_init(mlp)
-        self.disc1 = _Discriminator(mlp, 256, self.z1_dim)
+        self.disc1 = _Discriminator(mlp, 256, c.z1_dim)
         body0 = GanDiscriminatorBody(info.observation_shape)
-        self.disc0 = _Discriminator(body0, body0.out_dim, self.z0_dim)
+        self.disc0 = _Discriminator(body0, body0.out_dim, c.z0_dim)
 
     @property
     def num_codes(self) -> int:
-        return self.h1_dim + self.z0_dim
+        return self.config.h1_dim + self.config.z0_dim
 
     def phase_schedule(self):
-        return [("encoder", 0), ("independent", self.encoder_steps),
-                ("joint", self.encoder_steps + self.independent_steps)]
+        c = self.config
+        return [("encoder", 0), ("independent", c.encoder_steps), ("joint", c.encoder_steps + c.independent_steps)]
 
     def configure_optimizers(self):
-        h = self.hparams
+        c = self.config
         return {
-            "encoder": adam([*self.enc0.parameters(), *self.enc1.parameters()], h["lr_encoder"], 0.9),
-            "generator": adam([*self.gen1.parameters(), *self.gen0.parameters()], h["lr_g"], h["beta1"]),
-            "discriminator": adam([*self.disc1.parameters(), *self.disc0.parameters()], h["lr_d"], h["beta1"]),
+            "encoder": adam([*self.enc0.parameters(), *self.enc1.parameters()], c.lr_encoder, 0.9),
+            "generator": adam([*self.gen1.parameters(), *self.gen0.parameters()], c.lr_g, c.beta1),
+            "discriminator": adam([*self.disc1.parameters(), *self.disc0.parameters()], c.lr_d, c.beta1),
         }
 
     def _gen1(self, y, z1):
@@ -177,10 +184,9 @@ class StackedGAN(GanBaseline):
         phase = self.phase(step)
         if phase == "encoder":
             loss = F.cross_entropy(self.enc1(self.enc0(x)), y)
-            optimizers["encoder"].zero_grad(set_to_none=True)
-            loss.backward()
-            optimizers["encoder"].step()
-            return self.losses(step, encoder_loss=loss.detach())
+            self.optimize(optimizers["encoder"], loss)
+            return self.losses(encoder_loss=loss)
+        c = self.config
         z1, z0 = batch["z1"], batch["z0"]
         requires_grad(self.enc0, False)
         requires_grad(self.enc1, False)
@@ -194,12 +200,10 @@ class StackedGAN(GanBaseline):
         for disc, real, fake, z in ((self.disc1, h1_real, h1_fake, z1), (self.disc0, x, x_fake, z0)):
             adv_real, _ = disc(real)
             adv_fake, q = disc(fake.detach())
-            d_terms.append(self.w_adv * 0.5 * (bce_real(adv_real) + bce_fake(adv_fake))
-                           + self.w_ent * F.mse_loss(q, z))
+            d_terms.append(c.adv_weight * 0.5 * (bce_real(adv_real) + bce_fake(adv_fake))
+                           + c.ent_weight * F.mse_loss(q, z))
         d_loss = d_terms[0] + d_terms[1]
-        optimizers["discriminator"].zero_grad(set_to_none=True)
-        d_loss.backward()
-        optimizers["discriminator"].step()
+        self.optimize(optimizers["discriminator"], d_loss)
         # generators, each with its own level's loss
         with frozen(self.disc1, self.disc0):
             adv1, q1 = self.disc1(h1_fake)
@@ -207,12 +211,8 @@ class StackedGAN(GanBaseline):
             g_adv = bce_real(adv1) + bce_real(adv0)
             g_cond = F.cross_entropy(self.enc1(h1_fake), y) + F.mse_loss(self.enc0(x_fake), cond0)
             g_ent = F.mse_loss(q1, z1) + F.mse_loss(q0, z0)
-            g_loss = self.w_adv * g_adv + self.w_cond * g_cond + self.w_ent * g_ent
-            optimizers["generator"].zero_grad(set_to_none=True)
-            g_loss.backward()
-            optimizers["generator"].step()
-        return self.losses(step, d_loss=d_loss.detach(), g_loss=g_adv.detach(), cond_loss=g_cond.detach(),
-                           ent_loss=g_ent.detach())
+            self.optimize(optimizers["generator"], c.adv_weight * g_adv + c.cond_weight * g_cond + c.ent_weight * g_ent)
+        return self.losses(d_loss=d_loss, g_loss=g_adv, cond_loss=g_cond, ent_loss=g_ent)
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -239,9 +239,9 @@ class StackedGAN(GanBaseline):
                 base = self.encode(x[:1])[0]
             else:
                 base = torch.cat([ref[0], self._noise("z0", 1, generator)[0]])
-            rows = []
+            rows, h1_dim = [], self.config.h1_dim
             for i in range(self.num_codes):
-                low, high = (float(lo[i]), float(hi[i])) if i < self.h1_dim else (0.0, 1.0)
+                low, high = (float(lo[i]), float(hi[i])) if i < h1_dim else (0.0, 1.0)
                 codes = linspace_traversal(base, i, low, high, num_steps)
-                rows.append(self.gen0(codes[:, : self.h1_dim], codes[:, self.h1_dim:]))
+                rows.append(self.gen0(codes[:, :h1_dim], codes[:, h1_dim:]))
         return torch.stack(rows).float()
