@@ -53,7 +53,7 @@ def setup(tmp_path, monkeypatch):
         trained.append((preset, profile, seed))
         write_json_atomic(Path(out_dir) / "status.json", {"state": "completed", "step": 10, "error": None})
 
-    def evaluate_run(run_dir, metrics=None, preset="default", device="auto", random_state=0):
+    def evaluate_run(run_dir, metrics=None, preset="default", device="auto", random_state=0, noise_seeds=0):
         spec = json.loads((Path(run_dir) / "run.json").read_text())
         assert metrics == ["mig"]
         score = {"a": 0.35, "b": 0.3}[spec["name"]] + 0.02 * random_state
