@@ -29,7 +29,7 @@ from pathlib import Path
 from disbench import __version__
 from disbench.errors import InvalidInputError, unknown_name
 from disbench.io import read_json, write_json_atomic
-from disbench.results import ResultsStore, RunRecord, logged_step
+from disbench.results import ResultsStore, RunRecord, logged_step, row_name, variant_label
 
 # the metric preset used with a training profile: "quick" with the quick profile, the
 # reference defaults ("default") with every other one (the leaderboard caption says which)
@@ -82,6 +82,9 @@ class RunSpec:
         display_name, supervision, representation: the leaderboard's row labels.
         config: the resolved preset profile (train) or ``{"metric_preset": ...}`` (sanity);
             hashed into the run id.
+        variant: the ``model`` keys this run sets away from its preset profile (a study's
+            grid point, :func:`train_spec`); {} for the profile as it is. Part of the config,
+            named in the run id and the leaderboard row, passed to training as overrides.
         disbench_version: the version that planned the run.
     """
 
@@ -97,6 +100,7 @@ class RunSpec:
     supervision: str
     representation: str
     config: dict
+    variant: dict = field(default_factory=dict)
     disbench_version: str = __version__
 
     def to_dict(self) -> dict:
@@ -108,11 +112,16 @@ class RunSpec:
 
 
 def run_id(spec: dict) -> str:
-    """Deterministic id of a run spec: ``<name>-<dataset>-<profile>-s<seed>-<10 hex of sha256(config)>``."""
+    """Deterministic id of a run spec: ``<row>-<dataset>-<profile>-s<seed>-<10 hex of sha256(config)>``.
+
+    ``row`` is the preset name, followed by its ``variant`` when the run changes the preset's
+    profile (``beta_vae+beta=1``, :func:`disbench.results.row_name`); the hash covers the
+    resolved config, so the variant only makes the id readable.
+    """
     identity = {k: spec[k] for k in ("kind", "name", "model", "dataset", "profile", "seed", "config")}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
     profile = spec["profile"] if spec["kind"] == "train" else "sanity"
-    return f"{spec['name']}-{spec['dataset']}-{profile}-s{spec['seed']}-{digest}"
+    return f"{row_name(spec)}-{spec['dataset']}-{profile}-s{spec['seed']}-{digest}"
 
 
 def valid_metrics() -> tuple[str, ...]:
@@ -176,17 +185,12 @@ def plan_runs(
     shared = set.intersection(*(set(p.profiles) for p in presets.values()))
     if profile not in shared:
         raise unknown_name("profile", profile, shared)
-    metric_preset = "quick" if profile == QUICK_PROFILE else "default"
+    metric_preset = metric_preset_for(profile)
     specs = []
     for d in datasets:
         for seed in seeds:
-            for name, preset in presets.items():
-                specs.append(RunSpec(
-                    kind="train", name=name, model=preset.model, dataset=d, profile=profile, seed=seed,
-                    metrics=metrics, metric_preset=metric_preset, display_name=preset.display_name,
-                    supervision=preset.supervision, representation=preset.representation,
-                    config=preset.profile(profile),
-                ).to_dict())  # fmt: skip
+            for preset in presets.values():
+                specs.append(train_spec(preset, d, profile, seed, metrics))
     sanity_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS]
     if sanity and sanity_metrics != []:
         for d in datasets:
@@ -199,6 +203,40 @@ def plan_runs(
                         config={"metric_preset": metric_preset},
                     ).to_dict())  # fmt: skip
     return specs
+
+
+def metric_preset_for(profile: str) -> str:
+    """The metric preset used with a training profile: ``"quick"`` with ``quick``, else ``"default"``."""
+    return "quick" if profile == QUICK_PROFILE else "default"
+
+
+def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[str] | None = None, *,
+               model: dict | None = None) -> dict:  # fmt: skip
+    """The spec of one trained run: ``preset``'s ``profile``, with ``model`` replacing keys of
+    the profile's ``model`` table (how a study sweeps a hyper-parameter).
+
+    The keys whose value differs from the profile's own form the run's ``variant``: it
+    changes the config (so the run id), names the run (``beta_vae+beta=1-...``, display name
+    ``β-VAE (beta=1)``) and is passed to the training as ``overrides={"model": variant}``.
+    Without a variant the spec is exactly the one ``disbench run`` plans.
+
+    Args:
+        preset: a :class:`disbench.presets.Preset`.
+        dataset, profile, seed, metrics: as in :func:`plan_runs` (not checked here).
+        model: hyper-parameters to set, or None.
+
+    Raises:
+        UnknownNameError: the preset has no such profile.
+    """
+    config = preset.profile(profile)
+    variant = {k: v for k, v in (model or {}).items() if k not in config["model"] or config["model"][k] != v}
+    config["model"].update(variant)
+    display = preset.display_name + (f" ({variant_label(variant)})" if variant else "")
+    return RunSpec(
+        kind="train", name=preset.name, model=preset.model, dataset=dataset, profile=profile, seed=seed,
+        metrics=metrics, metric_preset=metric_preset_for(profile), display_name=display,
+        supervision=preset.supervision, representation=preset.representation, config=config, variant=variant,
+    ).to_dict()  # fmt: skip
 
 
 def spec_steps(spec: dict) -> int:
@@ -246,7 +284,7 @@ def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
 
     train_run(
         spec["name"], dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
-        out_dir=run_dir, device=device, progress=False,
+        out_dir=run_dir, device=device, progress=False, overrides={"model": spec["variant"]},
     )  # fmt: skip
     evaluate_run(
         run_dir, metrics=spec["metrics"], preset=spec["metric_preset"], device=device, random_state=spec["seed"],
@@ -385,9 +423,41 @@ def run_benchmark(
         UnknownNameError, InvalidInputError: see :func:`plan_runs`.
         ResultsStoreError: ``out`` holds a damaged index or one from another version.
     """
+    specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity)
+    result = execute(specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task)
+    if export:
+        result.exports = export_all(result.records, Path(out), echo=echo)
+    return result
+
+
+def execute(
+    specs: list[dict],
+    *,
+    out: str | Path = "results",
+    device: str = "auto",
+    executor=None,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+    task: Callable | None = None,
+) -> JobResult:
+    """Execute planned run specs into the results directory ``out``: skip the complete ones,
+    resume the interrupted, retry the failed, isolate failures, index every run.
+
+    The one way work is done: ``disbench run`` (:func:`run_benchmark`) and ``disbench study``
+    (:func:`disbench.study.run_study`) both come here.
+
+    Args:
+        specs: run specs (:func:`plan_runs`, :func:`train_spec`).
+        out, device, executor, progress, echo, task: see :func:`run_benchmark`.
+
+    Returns:
+        a :class:`JobResult` (records in the order of ``specs``).
+
+    Raises:
+        ResultsStoreError: ``out`` holds a damaged index or one from another version.
+    """
     from disbench.executors import LocalExecutor
 
-    specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity)
     store = ResultsStore(out)
     executor = executor or LocalExecutor()
     records: dict[str, RunRecord] = {}
@@ -414,12 +484,9 @@ def run_benchmark(
             monitor.finished(record.run_id)
             if record.state != "completed":
                 echo(f"run {record.run_id} failed: {record.error}")
-    ordered = [records[s["run_id"]] for s in specs]
-    result = JobResult(ordered, skipped)
+    result = JobResult([records[s["run_id"]] for s in specs], skipped)
     if todo:
         echo(f"{len(todo) - len(result.failed)} of {len(todo)} run(s) finished in {time.time() - start:.0f} s")
-    if export:
-        result.exports = export_all(ordered, Path(out), echo=echo)
     return result
 
 

@@ -15,10 +15,10 @@ from disbench import data
 from disbench.cli import main
 from disbench.data.base import GroundTruthDataset
 from disbench.data.dsprites_file import DSpritesFile
-from disbench.data.manifest import data_file, manifest_names
+from disbench.data.manifest import data_files, manifest_names
 from disbench.data.shapes3d import Shapes3D
 
-DSPRITES_FILE = data_file("dsprites").name
+DSPRITES_FILE = data_files("dsprites")[0].name
 
 
 @pytest.fixture(autouse=True)
@@ -150,3 +150,13 @@ def test_console_script_reports_errors_without_traceback(tmp_path, data_home):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert "mpi3d_toy.npz not found; run `disbench datasets download mpi3d_toy`" in proc.stderr
+
+
+def test_verify_rehashes_against_the_manifest(capsys, tmp_path, data_home):
+    code, _, err = run(capsys, "verify", "shapes3d")
+    assert_one_line_error(code, err, "3dshapes.h5 not found", "disbench datasets download shapes3d")
+    write_shapes3d(data_home / "3dshapes.h5")  # a miniature: not the published file
+    code, _, err = run(capsys, "verify", "shapes3d")
+    assert_one_line_error(code, err, "size", "expected 267573662", "sha256", "expected 0a0f6ed9")
+    code, _, err = run(capsys, "verify", "dsprites")
+    assert_one_line_error(code, err, DSPRITES_FILE, "not found")

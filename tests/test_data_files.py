@@ -19,7 +19,7 @@ from fixtures.data_files import (
 from disbench import data
 from disbench.data.dsprites import DSprites
 from disbench.data.dsprites_file import DSpritesFile
-from disbench.data.manifest import data_file, manifest, manifest_names
+from disbench.data.manifest import data_files, manifest, manifest_names
 from disbench.data.mpi3d import MPI3D
 from disbench.data.shapes3d import Shapes3D
 from disbench.data.variants import ColorDSprites, NoisyDSprites
@@ -60,22 +60,30 @@ def test_each_name_resolves_to_its_module_load():
 def test_manifests_match_the_published_grids():
     ds = manifest("dsprites")
     assert (ds.factor_names, ds.factors_num_values) == (DSprites.factor_names, DSprites.factors_num_values)
-    assert ds.file.name == "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
-    assert ds.file.url.startswith("https://github.com/deepmind/dsprites-dataset/")
+    assert [f.name for f in ds.files] == ["dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"]
+    assert ds.files[0].urls[0].startswith("https://github.com/deepmind/dsprites-dataset/")
     assert manifest("shapes3d").factors_num_values == (10, 10, 10, 8, 4, 15)
     assert np.prod(manifest("shapes3d").factors_num_values) == 480_000
     for variant in ("toy", "realistic", "real"):
         m = manifest(f"mpi3d_{variant}")
-        assert np.prod(m.factors_num_values) == 1_036_800 and m.file.name == f"mpi3d_{variant}.npz"
+        assert np.prod(m.factors_num_values) == 1_036_800 and m.files[0].name == f"mpi3d_{variant}.npz"
+        # the owners' current link first (rr-learning/disentanglement_dataset README, 2025-04-17)
+        assert m.files[0].urls[0] == f"https://huggingface.co/datasets/waleedgondal/mpi3d/resolve/main/mpi3d_{variant}.npz"
     for name in ("color_dsprites", "noisy_dsprites"):
-        assert data_file(name) == ds.file and manifest(name).observation_shape == (3, 64, 64)
+        assert data_files(name) == ds.files and manifest(name).observation_shape == (3, 64, 64)
 
 
-def test_manifest_checksums_are_well_formed_and_present():
+def test_manifest_files_are_well_formed_and_say_when_no_checksum_is_published():
     for name in manifest_names():
-        f = data_file(name)
-        assert re.fullmatch(r"(|[0-9a-f]{64})", f.sha256) and re.fullmatch(r"(|[0-9a-f]{32})", f.md5), name
-        assert f.sha256 or f.md5, f"{name}: no checksum to verify a download against"
+        m = manifest(name)
+        assert m.licence, f"{name}: no licence line"
+        for f in m.files:
+            assert re.fullmatch(r"(|[0-9a-f]{64})", f.sha256) and re.fullmatch(r"(|[0-9a-f]{32})", f.md5), name
+            assert f.urls and all(u.startswith(("https://", "http://")) for u in f.urls), name
+            assert len(set(f.urls)) == len(f.urls), f"{name}: a mirror listed twice"
+            if not (f.sha256 or f.md5):
+                text = (manifests_dir() / f"{name}.toml").read_text().lower()
+                assert "no checksum is published" in text, f"{name}: {f.name} has no checksum and does not say why"
 
 
 def test_manifest_unknown_name():
@@ -117,12 +125,12 @@ def test_load_dsprites_sources(tmp_path, data_home):
     assert type(data.load("dsprites", source="auto")) is DSprites  # no file in the data dir
     with pytest.raises(MissingFileError) as e:
         data.load("dsprites", source="file")
-    assert str(data_home / data_file("dsprites").name) in str(e.value)
+    assert str(data_home / data_files("dsprites")[0].name) in str(e.value)
     assert "disbench datasets download dsprites" in str(e.value)
     data_home.mkdir(parents=True, exist_ok=True)
-    write_dsprites(data_home / data_file("dsprites").name)
+    write_dsprites(data_home / data_files("dsprites")[0].name)
     ds = data.load("dsprites", source="auto", factors_num_values=DSPRITES_SMALL)
-    assert type(ds) is DSpritesFile and ds.path == data_home / data_file("dsprites").name
+    assert type(ds) is DSpritesFile and ds.path == data_home / data_files("dsprites")[0].name
     with pytest.raises(UnknownNameError, match="valid sources: auto, file, procedural"):
         data.load("dsprites", source="published")
     with pytest.raises(InvalidInputError, match="no 'procedural' source"):
@@ -202,7 +210,7 @@ def test_variants_load_over_any_source(tmp_path, data_home):
         x = procedural.sample_observations(3, 0)
         assert x.shape == (3, 3, 64, 64) and x.min() >= 0 and x.max() <= 1
     data_home.mkdir(parents=True, exist_ok=True)
-    write_dsprites(data_home / data_file("dsprites").name)
+    write_dsprites(data_home / data_files("dsprites")[0].name)
     ds = data.load("color_dsprites", source="file", factors_num_values=DSPRITES_SMALL)
     assert isinstance(ds.base, DSpritesFile) and ds.prepare(progress=False) == ds.base.cache_path
 

@@ -21,6 +21,7 @@ COMMAND_MODULES = {
     "train": "train",
     "evaluate": "evaluate",
     "run": "run",
+    "study": "study",
     "results": "results",
     "leaderboard": "leaderboard",
     "report": "report",

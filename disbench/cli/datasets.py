@@ -1,4 +1,4 @@
-"""``disbench datasets``: list, show, prepare and download the ground-truth datasets."""
+"""``disbench datasets``: list, show, prepare, download and verify the ground-truth datasets."""
 
 from __future__ import annotations
 
@@ -8,22 +8,27 @@ import click
 import numpy as np
 
 from disbench import data
-from disbench.data.manifest import SOURCES, data_file, manifest, manifest_names
+from disbench.data.manifest import SOURCES, data_files, manifest, manifest_names
 
 
 @click.group("datasets")
 def command():
-    """List, draw, prepare and download datasets."""
+    """List, draw, prepare, download and verify datasets."""
 
 
 def _availability(name: str) -> str:
-    file = data_file(name) if manifest(name).file or manifest(name).base else None
-    present = file is not None and file.path().is_file()
-    if "procedural" in manifest(name).sources:
-        return "available: procedural (no file needed)" + ("; published file present" if present else "")
-    if present:
-        return f"available: {file.path()}"
-    return f"missing {file.path()}: run `disbench datasets download {name}`"
+    m = manifest(name)
+    if "procedural" in m.sources:
+        # a procedural dataset needs no file; a variant needs its own (scream-dSprites' painting)
+        missing = [f.path() for f in m.files if m.base and not f.path().is_file()]
+        if not missing:
+            present = all(f.path().is_file() for f in data_files(m.base or name))
+            return "available: procedural (no dSprites file needed)" + ("; published file present" if present else "")
+    else:
+        missing = [f.path() for f in m.files if not f.path().is_file()]
+        if not missing:
+            return f"available: {', '.join(str(f.path()) for f in m.files)}"
+    return f"missing {', '.join(map(str, missing))}: run `disbench datasets download {name}`"
 
 
 @command.command("list")
@@ -100,7 +105,19 @@ def prepare(name, source):
 @click.option("--url", default=None, help="Download from this URL instead (a mirror of the same file).")
 @click.option("--sha256", default=None, help="Expected sha256, replacing the manifest's checksums.")
 def download(name, dest, url, sha256):
-    """Download a dataset's published file (resumes a partial download; verifies checksums)."""
+    """Download a dataset's published files: mirrors in order, resuming a partial download,
+    verifying checksums (and recording the sha256 where the manifest publishes none)."""
     from disbench.data.download import download as fetch
 
-    click.echo(f"{name}: {fetch(name, dest, progress=True, url=url, sha256=sha256)}")
+    for path in fetch(name, dest, progress=True, url=url, sha256=sha256, echo=lambda m: click.echo(m, err=True)):
+        click.echo(f"{name}: {path}")
+
+
+@command.command("verify")
+@click.argument("name")
+def verify(name):
+    """Re-hash a dataset's present files against its manifest and the sha256 recorded on first use."""
+    from disbench.data.integrity import verify as check
+
+    for line in check(name):
+        click.echo(f"{name}: ok, {line}")

@@ -62,7 +62,7 @@ import numpy as np
 
 from disbench.data.base import GroundTruthDataset
 from disbench.data.dsprites_file import DSpritesFile
-from disbench.data.manifest import data_file
+from disbench.data.manifest import data_files
 from disbench.errors import DataFileError, InvalidInputError
 from disbench.io import atomic_path
 from disbench.resources import data_dir
@@ -495,7 +495,7 @@ def load(name: str = "dsprites", source: str = "procedural", **options) -> Groun
         DataFileError: the file is truncated or has the wrong schema.
     """
     if source == "auto":
-        path = Path(options["path"]) if options.get("path") is not None else data_file("dsprites").path()
+        path = Path(options["path"]) if options.get("path") is not None else data_files("dsprites")[0].path()
         source = "file" if path.is_file() else "procedural"
     if source == "file":
         return DSpritesFile(**options)

@@ -23,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from disbench.data.base import GroundTruthDataset
+from disbench.data.integrity import check_recorded
 from disbench.data.manifest import manifest, missing_file_error
 from disbench.data.npzfile import damaged, iter_rows, member_header, member_keys, open_npz
 from disbench.io import atomic_path
@@ -45,6 +46,8 @@ class DSpritesFile(GroundTruthDataset):
 
     Raises:
         MissingFileError: the file is absent (the message gives the download command).
+        ChecksumError: the file in the data cache changed since its sha256 was recorded on
+            first use (:mod:`disbench.data.integrity`).
         DataFileError: truncated file, missing keys, or arrays that do not match the grid.
     """
 
@@ -55,9 +58,11 @@ class DSpritesFile(GroundTruthDataset):
         m = manifest("dsprites")
         self.factor_names = m.factor_names
         self.factors_num_values = tuple(int(k) for k in (factors_num_values or m.factors_num_values))
-        self.path = Path(path) if path is not None else m.file.path()
+        self.path = Path(path) if path is not None else m.files[0].path()
         if not self.path.is_file():
             raise missing_file_error("dsprites", self.path)
+        if path is None:
+            check_recorded("dsprites", m.files[0], self.path)
         self.factor_values = self._read_factor_values()
         self._packed = None
 

@@ -1,9 +1,11 @@
 """Dataset manifests (``datasets/<name>.toml``): what each dataset is and where its file lives.
 
 A manifest names a dataset's factors and their sizes, its observation shape, its sources
-(``"procedural"`` and/or ``"file"``) and, for a file, its name in the data cache, its
-download URL and its checksums (sha256 and/or md5; an empty string means unknown). A
-variant (color-/noisy-dSprites) names its ``base`` dataset and shares the base's file.
+(``"procedural"`` and/or ``"file"``), its licence and, for each published file (``[[files]]``),
+its name in the data cache, its download URLs (mirrors, tried in order) and its checksums
+(sha256 and/or md5; an empty string means unknown, i.e. not published). A variant
+(color-/noisy-dSprites) names its ``base`` dataset and shares the base's files unless it
+lists files of its own (scream-dSprites: the painting).
 Manifests are found with :func:`disbench.resources.manifests_dir`, so they work from a
 checkout and from an installed wheel alike.
 """
@@ -22,10 +24,14 @@ SOURCES = ("procedural", "file", "auto")
 
 @dataclass(frozen=True)
 class DataFile:
-    """A published data file: where it lives in the cache and where to download it."""
+    """A published data file: where it lives in the cache and where to download it.
+
+    ``urls`` are mirrors of the same bytes, tried in order by
+    :func:`disbench.data.download.download`.
+    """
 
     name: str
-    url: str
+    urls: tuple[str, ...]
     sha256: str = ""
     md5: str = ""
     size: int | None = None
@@ -46,8 +52,9 @@ class Manifest:
     factors_num_values: tuple[int, ...]
     observation_shape: tuple[int, int, int]
     sources: tuple[str, ...]
+    licence: str = ""
     base: str | None = None
-    file: DataFile | None = None
+    files: tuple[DataFile, ...] = ()
 
 
 @functools.cache
@@ -55,7 +62,7 @@ def _all_manifests() -> dict[str, Manifest]:
     out = {}
     for path in sorted(manifests_dir().glob("*.toml")):
         raw = read_toml(path)
-        file = DataFile(**raw["file"]) if "file" in raw else None
+        files = tuple(DataFile(**{**f, "urls": tuple(f["urls"])}) for f in raw.get("files", ()))
         out[raw["name"]] = Manifest(
             name=raw["name"],
             display_name=raw["display_name"],
@@ -64,8 +71,9 @@ def _all_manifests() -> dict[str, Manifest]:
             factors_num_values=tuple(int(k) for k in raw["factors_num_values"]),
             observation_shape=tuple(int(k) for k in raw["observation_shape"]),
             sources=tuple(raw["sources"]),
+            licence=raw.get("licence", ""),
             base=raw.get("base"),
-            file=file,
+            files=files,
         )
     return out
 
@@ -87,19 +95,20 @@ def manifest(name: str) -> Manifest:
     return manifests[name]
 
 
-def data_file(name: str) -> DataFile:
-    """The published file behind dataset ``name`` (a variant's is its base's).
+def data_files(name: str) -> tuple[DataFile, ...]:
+    """The published files behind dataset ``name`` (a variant without files of its own
+    uses its base's).
 
     Raises:
         UnknownNameError: unknown dataset.
         InvalidInputError: the dataset has no file (procedural only).
     """
     m = manifest(name)
-    if m.file is None and m.base is not None:
-        return data_file(m.base)
-    if m.file is None:
+    if not m.files and m.base is not None:
+        return data_files(m.base)
+    if not m.files:
         raise InvalidInputError(f"dataset {name!r} has no published file to download")
-    return m.file
+    return m.files
 
 
 def missing_file_error(name: str, path: Path) -> MissingFileError:

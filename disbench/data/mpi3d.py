@@ -20,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from disbench.data.base import GroundTruthDataset
+from disbench.data.integrity import check_recorded
 from disbench.data.manifest import manifest, missing_file_error
 from disbench.data.npzfile import damaged, iter_rows, member_header, member_keys, member_memmap, open_npz
 from disbench.errors import InvalidInputError
@@ -44,6 +45,8 @@ class MPI3D(GroundTruthDataset):
     Raises:
         InvalidInputError: unknown variant.
         MissingFileError: the file is absent (the message gives the download command).
+        ChecksumError: the file in the data cache changed since its sha256 was recorded on
+            first use (:mod:`disbench.data.integrity`).
         DataFileError: truncated file, no ``images`` array, or one of the wrong shape.
     """
 
@@ -57,9 +60,11 @@ class MPI3D(GroundTruthDataset):
         self.factor_names = m.factor_names
         self.factors_num_values = tuple(int(k) for k in (factors_num_values or m.factors_num_values))
         self.factor_values = tuple(np.arange(k, dtype=np.float64) for k in self.factors_num_values)
-        self.path = Path(path) if path is not None else m.file.path()
+        self.path = Path(path) if path is not None else m.files[0].path()
         if not self.path.is_file():
             raise missing_file_error(self.name, self.path)
+        if path is None:
+            check_recorded(self.name, m.files[0], self.path)
         self._check_schema()
         self._images = None
 

@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from disbench.data.base import GroundTruthDataset
+from disbench.data.integrity import check_recorded
 from disbench.data.manifest import manifest, missing_file_error
 from disbench.data.npzfile import damaged
 from disbench.io import atomic_path
@@ -54,9 +55,11 @@ class Shapes3D(GroundTruthDataset):
         m = manifest("shapes3d")
         self.factor_names = m.factor_names
         self.factors_num_values = tuple(int(k) for k in (factors_num_values or m.factors_num_values))
-        self.path = Path(path) if path is not None else m.file.path()
+        self.path = Path(path) if path is not None else m.files[0].path()
         if not self.path.is_file():
             raise missing_file_error("shapes3d", self.path)
+        if path is None:
+            check_recorded("shapes3d", m.files[0], self.path)
         self._h5 = None
         self._pid = None
         self._images = None
