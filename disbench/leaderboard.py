@@ -69,6 +69,7 @@ EXPORT_FORMATS = {"csv": ".csv", "latex": ".tex", "md": ".md", "html": ".html"}
 TIE_MARK = "†"
 # compact LaTeX: labels of the long sanity-row names (the note under the table spells them out)
 COMPACT_LABELS = {"Ground-truth factors": "GT factors", "Raw pixels": "Pixels"}
+COMPACT_LABEL_CHARS = 8  # longer compact labels take two lines (the mean's and the ± std's)
 
 
 def lower_is_better(metric: str) -> bool:
@@ -527,6 +528,16 @@ def _latex_spread(c: Cell | None) -> str:
     return "" if math.isnan(c.std) else r"{\tiny$\pm$" + _compact_number(c.std, d) + "}"
 
 
+def _split_label(label: str, width: int = COMPACT_LABEL_CHARS) -> tuple[str, str]:
+    """A compact label longer than ``width`` characters, split at the space nearest its middle
+    into two lines (``"Stacked GAN"`` -> ``"Stacked"``, ``"GAN"``); else ``(label, "")``."""
+    spaces = [i for i, c in enumerate(label) if c == " "]
+    if len(label) <= width or not spaces:
+        return label, ""
+    cut = min(spaces, key=lambda i: abs(i - len(label) / 2))
+    return label[:cut], label[cut + 1 :]
+
+
 def _latex_table(t: Table, compact: bool) -> str:
     label = r"\label{tab:disbench-" + "-".join(re.sub(r"[^A-Za-z0-9]", "", str(k)) for k in t.key) + "}"
     lines = [r"\begin{table}[t]" if compact else r"\begin{table*}[t]", r"\centering",
@@ -554,12 +565,14 @@ def _latex_table(t: Table, compact: bool) -> str:
             said = short + (f" = {r.display}" if short != r.display else "")
             said += (f" (supervision: {r.supervision})" if r.supervision else "") + f": {r.representation}"
             notes.append(latex_escape(said))
-            first = [latex_escape(short)]
+            label, rest = _split_label(short)  # a long label continues on the ± line
+            first, second = [latex_escape(label)], [latex_escape(rest)]
         else:
             first = [latex_escape(r.display), latex_escape(r.supervision or "—"), latex_escape(r.representation)]
+            second = [""] * len(first)
         lines.append(" & ".join(first + means) + r" \\")
-        if any(stds):
-            lines.append(" & ".join([""] * len(first) + stds) + r" \\[1pt]")
+        if any(stds) or any(second):
+            lines.append(" & ".join(second + stds) + r" \\[1pt]")
     lines += [r"\bottomrule", r"\end{tabular}"]
     abbrev = [f"{METRIC_LABELS[m][2]}: {latex_escape(METRIC_LABELS[m][0])} metric" for m in t.metrics
               if m in METRIC_LABELS and METRIC_LABELS[m][2] != METRIC_LABELS[m][1]]  # fmt: skip
