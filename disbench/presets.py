@@ -16,6 +16,7 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from disbench import plugins
 from disbench.device import PRECISIONS
 from disbench.errors import DataFileError, MissingFileError, UnknownNameError, unknown_name
 from disbench.models import get_model_class
@@ -98,10 +99,13 @@ def list_presets() -> list[str]:
 
 
 def load_preset(name: str) -> Preset:
-    """Load preset ``name`` (or a path to a ``.toml`` preset file).
+    """Load preset ``name``: a file stem under ``baselines/``, a path to a ``.toml`` preset
+    file anywhere, or a preset an installed package registers in the ``disbench.models``
+    entry-point group (see :mod:`disbench.plugins`).
 
     Raises:
         UnknownNameError: no preset of that name (the message lists the valid ones).
+        PluginError: the preset's ``model`` is outside code that cannot be used (names the fix).
         MissingFileError: a path that does not exist.
         DataFileError: the file is not valid TOML or misses required keys.
         UnknownConfigKeyError: a profile's ``model`` table has a key the model's config lacks
@@ -116,7 +120,9 @@ def load_preset(name: str) -> Preset:
     else:
         path = presets_dir() / f"{name}.toml"
         if not path.is_file():
-            raise unknown_name("preset", name, list_presets())
+            path = plugins.entry_point_presets().get(name)
+        if path is None or not path.is_file():
+            raise unknown_name("preset", name, [*list_presets(), *plugins.entry_point_presets()])
     try:
         data = read_toml(path)
     except Exception as e:  # tomllib.TOMLDecodeError, UnicodeDecodeError

@@ -26,6 +26,7 @@ COMMAND_MODULES = {
     "leaderboard": "leaderboard",
     "report": "report",
     "reproduce": "reproduce",
+    "check-model": "check_model",
 }
 
 
