@@ -51,8 +51,14 @@ METRIC_LABELS = {
     "fid": ("FID", "FID", "FID"),
     "kid": ("KID", "KID", "KID"),
     "fid_inception": ("FID (Inception)", "FID (Inception)", r"FID$_\mathrm{Inc}$"),
+    "irs": ("IRS", "IRS", "IRS"),
+    "dci_es": ("DCI-ES E", "DCI-ES $E$", "$E$"),
+    "infomec": ("InfoM", "InfoM", "InfoM"),
+    "udr": ("UDR", "UDR", "UDR"),
+    "unsupervised": ("Gaussian TC", "Gaussian TC", "TC"),
 }
-LOWER_IS_BETTER = frozenset({"fid", "kid", "fid_inception"})
+# FID, KID and the codes' Gaussian total correlation (disentanglement_lib's unsupervised score)
+LOWER_IS_BETTER = frozenset({"fid", "kid", "fid_inception", "unsupervised"})
 # units of the generative scores on the standardised factor-network features (disbench.metrics.fid):
 # FID in squared real-standard-deviation units, KID on the same z-scored features
 UNITS = {"fid": ("σ²", r"$_{\sigma^2}$"), "kid": ("z", r"$_{z}$")}
@@ -92,11 +98,14 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     Columns: run_id, kind, name (the row, :func:`disbench.results.row_name`: a run that changes
     its preset's settings, ``beta_vae+beta=1``, is a row of its own), display_name, model,
     supervision, representation, dataset, profile, metric_preset, seed, metric, value, noise_std (the run's
-    ``<metric>.noise_std``, NaN if not measured). Sanity rows carry the profile of the
-    trained runs of their group (they are not trained, so they fit every profile).
+    ``<metric>.noise_std``, NaN if not measured), data_source (where the observations came
+    from, :func:`data_source`) and scikit_learn (its version; "" for runs scored before
+    either was recorded). Sanity rows carry the profile of the trained runs of their group
+    (they are not trained, so they fit every profile).
     """
     columns = ["run_id", "kind", "name", "display_name", "model", "supervision", "representation",
-               "dataset", "profile", "metric_preset", "seed", "metric", "value", "noise_std", "unit"]  # fmt: skip
+               "dataset", "profile", "metric_preset", "seed", "metric", "value", "noise_std", "unit", "data_source",
+               "scikit_learn"]  # fmt: skip
     rows = []
     for r in records:
         if r.state != "completed" or not r.metrics:
@@ -113,6 +122,7 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
                     "seed": r.seed, "metric": metric, "value": value,
                     "noise_std": float(noise) if isinstance(noise, int | float) else math.nan,
                     "unit": _unit(metric, r.metrics),
+                    "data_source": data_source(r.metrics), "scikit_learn": r.metrics.get("env.scikit_learn", ""),
                 }
             )  # fmt: skip
     long = pd.DataFrame(rows, columns=columns)
@@ -130,6 +140,24 @@ def _unit(metric: str, metrics: dict) -> str:
     return UNITS[metric][0] if metric in UNITS and scaling == "real z-score" else ""
 
 
+def data_source(metrics: dict) -> str:
+    """Words for where a run's observations came from (its ``dataset.*`` provenance keys)."""
+    source = metrics.get("dataset.source")
+    if source == "procedural":
+        return "procedural render"
+    if source == "file":
+        match = {True: "matches the manifest", False: "differs from the manifest"}.get(
+            metrics.get("dataset.sha256_matches_manifest"), "the manifest publishes none")
+        return f"published file {metrics.get('dataset.file', '')} (sha256 {str(metrics.get('dataset.sha256', ''))[:12]}, {match})"
+    if source == "object":
+        return f"dataset object {metrics.get('dataset.class', '')}"
+    return ""
+
+
+def _joined(values) -> str:
+    return "; ".join(sorted({v for v in values if v}))
+
+
 def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame:
     """Tidy leaderboard: one row per group × row × metric.
 
@@ -141,7 +169,8 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
     significantly better than the runner-up), tied (not significantly different from the
     best, when there is no winner), p_vs_best (Holm-adjusted Welch p-value against the best
     row), verdict (:class:`disbench.stats.ColumnVerdict` reason of the column),
-    lower_is_better.
+    lower_is_better, data_source and scikit_learn (of the whole group: every distinct
+    value, joined by "; ").
     """
     keys = [*GROUP, *ROW, "display_name", "supervision", "representation", "metric"]
     rows = []
@@ -161,6 +190,9 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
             "unit": g["unit"].iloc[0] if g["unit"].nunique() == 1 else "",
         })  # fmt: skip
     tidy = pd.DataFrame(rows)
+    if {"data_source", "scikit_learn"} <= set(long.columns):
+        prov = long.groupby(GROUP, sort=False)[["data_source", "scikit_learn"]].agg(_joined).reset_index()
+        tidy = tidy.merge(prov, on=GROUP, how="left")
     tidy["lower_is_better"] = tidy["metric"].map(lower_is_better)
     tidy["rank"] = math.nan
     tidy["bold"] = False
@@ -327,6 +359,10 @@ class Leaderboard:
         noise = _noise_sentence(trained)
         if noise:
             parts.append(noise)
+        provenance = [f"{label}: {g[col].iloc[0]}." for col, label in (("data_source", "Data"),
+                                                                      ("scikit_learn", "scikit-learn"))
+                      if col in g and isinstance(g[col].iloc[0], str) and g[col].iloc[0]]
+        parts += provenance
         parts.append("↑ higher is better, ↓ lower is better" + ("; the sanity rows beneath are references and not ranked."
                                                               if (g["kind"] != "train").any() else "."))
         return " ".join(parts)

@@ -201,3 +201,22 @@ def test_cli_leaderboard(tmp_path, capsys):
     assert main(["leaderboard", "--results", str(tmp_path / "res")]) == 0
     assert "**0.540 ± 0.040**" in capsys.readouterr().out
     assert main(["leaderboard", "--results", str(tmp_path / "nothing")]) == 2
+
+
+def test_caption_and_tidy_record_the_data_source_and_scikit_learn():
+    recs = records()
+    for r in recs:
+        if r.metrics:
+            r.metrics.update({"dataset.source": "file", "dataset.file": "dsprites.npz", "dataset.sha256": "ab" * 32,
+                              "dataset.sha256_matches_manifest": True, "env.scikit_learn": "1.9.1",
+                              "unsupervised": 0.1 if r.name == "alpha" else 0.5})
+    board = build_leaderboard(recs)
+    caption = board.tables()[0].caption
+    assert "Data: published file dsprites.npz (sha256 abababababab, matches the manifest)." in caption
+    assert "scikit-learn: 1.9.1." in caption
+    assert set(board.tidy["scikit_learn"]) == {"1.9.1"}
+    tc = board.tidy[(board.tidy.metric == "unsupervised") & (board.tidy.kind == "train")].set_index("name")
+    assert tc.loc["alpha", "rank"] == 1  # total correlation: lower is better
+    assert "Gaussian TC" in board.to_text()
+    old = build_leaderboard(records())  # runs scored before provenance was recorded: nothing claimed
+    assert "Data:" not in old.tables()[0].caption
