@@ -41,6 +41,9 @@ SANITY_ROWS = {
     "raw_pixels": ("Raw pixels", "the flattened pixels"),
 }
 SANITY_PROFILE = "-"  # sanity rows are not trained; they sit beside every profile
+# trained runs: each disentanglement metric is scored again at this many further metric seeds on
+# the same model, the leaderboard's noise floor (disbench.metrics.noise; about +2x metric time)
+NOISE_SEEDS = 2
 # rough cost of evaluating one trained run, in training-step equivalents (for the ETA only)
 EVAL_COST_STEPS = 300
 SANITY_COST_STEPS = 100
@@ -374,7 +377,8 @@ def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
         if not metrics:
             write_json_atomic(run_dir / "metrics.json", {"metric_preset": spec["metric_preset"]})
             return
-    evaluate_run(run_dir, metrics=metrics, preset=spec["metric_preset"], device=device, random_state=spec["seed"])
+    evaluate_run(run_dir, metrics=metrics, preset=spec["metric_preset"], device=device, random_state=spec["seed"],
+                 noise_seeds=NOISE_SEEDS)
 
 
 def _score_sanity(spec: dict, run_dir: Path, device: str) -> None:

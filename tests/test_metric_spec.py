@@ -40,7 +40,7 @@ def test_quick_preset_shrinks_only_the_sample_sizes():
     assert quick["beta_vae"] == {"batch_size": 64, "num_train": 250, "num_eval": 125, "classifier": "current"}
     assert quick["factor_vae"]["num_variance_estimate"] == 1_000 and quick["factor_vae"]["prune_threshold"] == 0.05
     # MIG, modularity and the other plug-in MI / quantile scores keep their default sizes
-    for name in ("mig", "modularity", "irs", "unsupervised", "udr"):
+    for name in ("mig", "modularity", "irs", "unsupervised", "infomec", "udr"):
         assert quick[name] == PRESETS["default"][name]
     assert quick["dci"] == quick["sap"] == {"num_train": 2_500, "num_test": 1_000}
     assert quick["fid"] == {"num_real": 2_000, "num_fake": 2_000}

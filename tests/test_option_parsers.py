@@ -104,3 +104,18 @@ def test_list_options_reach_the_command(monkeypatch):
 
     cmd.main(["--seeds", "2", "0,1", "2", "--models", "a,b", "c", "a"], standalone_mode=False)
     assert seen == {"seeds": [2, 0, 1], "models": ["a", "b", "c"]}
+
+
+@given(st.dictionaries(word, word.map(lambda w: f"pkg.mod:{w}"), max_size=4))
+def test_parse_encoders_reads_name_equals_reference(entries):
+    from disbench.cli.run import parse_encoders
+
+    assert parse_encoders([f" {n} = {r} " for n, r in entries.items()]) == entries
+
+
+@pytest.mark.parametrize("values", [["noequals"], ["=pkg:f"], ["name="], ["a=pkg:f", "a=pkg:g"]])
+def test_parse_encoders_rejects_entries_without_name_or_reference_and_repeats(values):
+    from disbench.cli.run import parse_encoders
+
+    with pytest.raises(InvalidInputError, match="--encoders"):
+        parse_encoders(values)

@@ -88,7 +88,7 @@ def fakes(monkeypatch):
         write_json_atomic(out_dir / "status.json", {"state": "completed", "step": 10, "error": None})
         return out_dir
 
-    def evaluate_run(run_dir, metrics=None, preset="default", device="auto", random_state=0):
+    def evaluate_run(run_dir, metrics=None, preset="default", device="auto", random_state=0, noise_seeds=0):
         name = json.loads((Path(run_dir) / "run.json").read_text())["name"]
         scores = {"mig": SCORES[name] + 0.01 * random_state, "fid": 10.0 - 10 * SCORES[name], "metric_preset": preset}
         write_json_atomic(Path(run_dir) / "metrics.json", scores)

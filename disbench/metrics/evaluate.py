@@ -15,6 +15,7 @@ and its module name in :data:`METRIC_MODULES`.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from disbench.data.provenance import provenance
 from disbench.errors import InvalidInputError, unknown_name
 from disbench.io import write_json_atomic
 from disbench.metrics.codes import CodeCache
+from disbench.metrics.noise import metric_noise
 from disbench.metrics.spec import MetricSpec
 from disbench.metrics.utils import logistic_regression
 
@@ -95,7 +97,8 @@ def resolve_settings(metrics, preset: str = "default", settings: dict | None = N
 
 def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "default", random_state=0,
              device=None, settings: dict | None = None, batch_size: int | None = None,
-             n_jobs: int | None = None, progress: bool = False, classifier: str | None = None) -> dict:
+             n_jobs: int | None = None, progress: bool = False, classifier: str | None = None,
+             noise_seeds: int = 0) -> dict:
     """Score one representation with several metrics; one flat, JSON-serialisable dict.
 
     Every metric gets the same seed ``random_state`` (as disentanglement_lib evaluates each
@@ -125,6 +128,8 @@ def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "defau
             that has one (β-VAE metric, explicitness; :data:`disbench.metrics.utils.CLASSIFIERS`);
             None keeps the preset's (``"current"``). Each such metric names it in
             ``"<metric>.classifier"``.
+        noise_seeds: score each disentanglement metric again at this many further metric
+            seeds on the same codes (:func:`disbench.metrics.noise.metric_noise`); 0: don't.
 
     Returns:
         ``{"<metric>": headline score, "<metric>.<output>": other outputs,
@@ -132,7 +137,8 @@ def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "defau
         "codes.num_requested": int, "codes.num_encoded": int, "codes.cached": bool,
         "codes.cache": "on" or "off: <why>", "dataset.name", "dataset.source" ("procedural",
         "file" with "dataset.file", "dataset.sha256", "dataset.sha256_matches_manifest", or
-        "object"), "env.scikit_learn": version}``.
+        "object"), "env.scikit_learn": version}``, and with ``noise_seeds``
+        ``"<metric>.noise_std"``, ``.noise_scores``, ``.noise_seeds``, ``.noise_seconds`` per metric of codes.
 
     Raises:
         UnknownNameError: unknown metric, preset or classifier.
@@ -174,10 +180,17 @@ def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "defau
         result = spec.function(dataset, data, random_state=seed, **resolved[name], **runtime)
         _flatten(name, result, out)
         out[f"{name}.seconds"] = round(time.perf_counter() - start, 3)
+        if noise_seeds and name in METRICS:  # the metric's own sampling noise on the same codes
+            score_at = functools.partial(_score, spec.function, dataset, cache, {**resolved[name], **runtime})
+            out.update(metric_noise(name, score_at, result["score"], seed, noise_seeds))
     out.update({"codes.num_requested": cache.num_requested, "codes.num_encoded": cache.num_encoded,
                 "codes.cached": cache.cached, "codes.cache": cache.cache_status, **provenance(dataset),
                 "env.scikit_learn": sklearn.__version__})
     return out
+
+
+def _score(function, dataset, cache, settings, seed) -> float:
+    return function(dataset, cache, random_state=seed, **settings)["score"]
 
 
 def _flatten(name: str, result: dict, out: dict) -> None:
@@ -209,7 +222,7 @@ def _as_seed(random_state) -> int:
 
 
 def evaluate_run(run_dir, metrics=None, preset: str = "default", device="auto", *, random_state=0,
-                 progress: bool = False, classifier: str | None = None) -> dict:
+                 progress: bool = False, classifier: str | None = None, noise_seeds: int = 0) -> dict:
     """Evaluate a trained run directory and write ``RUN_DIR/metrics.json`` atomically.
 
     Loads the model with :func:`disbench.train.load_run` (last checkpoint, eval mode),
@@ -223,6 +236,7 @@ def evaluate_run(run_dir, metrics=None, preset: str = "default", device="auto", 
         device: passed to ``load_run`` (``"auto"``, ``"cpu"``, ``"cuda"``...).
         random_state: int seed for the metrics and the samples.
         classifier: see :func:`evaluate`.
+        noise_seeds: see :func:`evaluate`.
 
     Returns:
         The :func:`evaluate` dict, plus ``"run_dir"``; the same is in ``metrics.json``.
@@ -246,7 +260,7 @@ def evaluate_run(run_dir, metrics=None, preset: str = "default", device="auto", 
         return model.sample(n, generator=generator)
 
     result = evaluate(dataset, model, metrics, sample=sample, preset=preset, random_state=seed,
-                      progress=progress, classifier=classifier)
+                      progress=progress, classifier=classifier, noise_seeds=noise_seeds)
     result["run_dir"] = str(run_dir)
     write_json_atomic(run_dir / "metrics.json", result)
     return result
