@@ -57,7 +57,7 @@ def parse_seeds(values) -> list[int]:
     return [int(s) for s in seeds]
 
 
-def parse_encoders(values, option: str) -> dict[str, str]:
+def parse_encoders(values, option: str = "--encoders") -> dict[str, str]:
     """``("name=ref", ...)`` -> ``{name: ref}`` (the values of ``option``).
 
     Raises:
