@@ -1,7 +1,7 @@
 """Hatch build hook: ship the presets and dataset manifests inside the wheel.
 
-Only ``baselines/*.toml`` and ``datasets/*.toml`` go in (as
-``disbench/_resources/{baselines,datasets}/``); the git-ignored data cache beside the
+Only ``baselines/*.toml``, ``datasets/*.toml`` and ``studies/*.toml`` go in (as
+``disbench/_resources/{baselines,datasets,studies}/``); the git-ignored data cache beside the
 manifests never does.
 """
 
@@ -15,6 +15,6 @@ class ResourcesBuildHook(BuildHookInterface):
 
     def initialize(self, version, build_data):
         root = Path(self.root)
-        for kind in ("baselines", "datasets"):
+        for kind in ("baselines", "datasets", "studies"):
             for path in sorted((root / kind).glob("*.toml")):
                 build_data["force_include"][str(path)] = f"disbench/_resources/{kind}/{path.name}"

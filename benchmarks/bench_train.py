@@ -12,7 +12,8 @@ interface in the background thread, checkpointing off) after a few warm-up steps
 batch size and model hyperparameters are the profile's. For the GANs the timed steps are
 adversarial steps: the post-hoc encoder phase (LSGAN, ACGAN) and the Stacked GAN's
 encoder/independent phases are shrunk to one step (for SGAN the joint phase, its most
-expensive one), and the mode-collapse monitor is off. The quick wall time is the full
+expensive one), InfoGAN-CR's steps are regularised ones (its regulariser from step 0), and
+the mode-collapse monitor is off. The quick wall time is the full
 ``disbench train NAME --profile quick`` (all phases, grids included). Prints one line per
 preset and a JSON summary at the end. Timings depend on machine load: say so when reporting.
 """
@@ -30,11 +31,12 @@ import torch
 
 from disbench.train import train_run
 
-PRESETS = ("beta_vae", "vae", "dcign", "infogan", "lsgan", "acgan", "sgan")
+PRESETS = ("beta_vae", "vae", "dcign", "infogan", "infogan_cr", "lsgan", "acgan", "sgan")
 WARMUP = 3
 # GANs: shrink the non-adversarial phases so that the timed steps are GAN steps
 PHASE_OVERRIDES = {
     "infogan": {"monitor_every": 0},
+    "infogan_cr": {"cr_start_step": 0, "monitor_every": 0},  # timed steps: regularised ones
     "lsgan": {"posthoc_steps": 1, "monitor_every": 0},
     "acgan": {"posthoc_steps": 1, "monitor_every": 0},
     "sgan": {"encoder_steps": 1, "independent_steps": 1, "monitor_every": 0},

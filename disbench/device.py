@@ -1,9 +1,11 @@
 """Device selection, mixed precision and compilation for training and evaluation.
 
 ``resolve_device("auto")`` picks CUDA, then Apple MPS, then the CPU. On CUDA the core
-runs training steps under bf16 autocast (:func:`autocast`) and compiles the model's
-sub-networks with ``torch.compile`` (:func:`compile_submodules`); on the CPU neither is
-used, so CPU runs stay bit-reproducible for a seed.
+compiles the model's sub-networks with ``torch.compile`` (:func:`compile_submodules`) and
+trains in the profile's precision (:func:`precision_context`): float32 with TF32 matmuls
+and convolutions allowed (the default; the papers trained in float32), or bf16 autocast
+when the profile says ``precision = "bf16"``. On the CPU neither compilation nor autocast
+is used (float32), so CPU runs stay bit-reproducible for a seed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import torch
 from torch import nn
 
 from disbench.errors import InvalidInputError
+
+#: training precisions a profile may name (``precision``): float32 (TF32 on CUDA) or bf16 autocast
+PRECISIONS = ("float32", "bf16")
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -44,11 +49,40 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(name)
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA (when supported); a no-op context elsewhere."""
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+def effective_precision(device: torch.device, precision: str = "float32") -> str:
+    """What :func:`precision_context` runs on ``device`` for ``precision``, in words:
+    ``"bf16 autocast"``, ``"float32 (TF32 matmuls)"`` (CUDA) or ``"float32"``.
+
+    Raises:
+        InvalidInputError: ``precision`` is not one of :data:`PRECISIONS`.
+    """
+    if precision not in PRECISIONS:
+        raise InvalidInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if device.type != "cuda":
+        return "float32"
+    if precision == "bf16" and torch.cuda.is_bf16_supported():
+        return "bf16 autocast"
+    return "float32 (TF32 matmuls)"
+
+
+@contextlib.contextmanager
+def precision_context(device: torch.device, precision: str = "float32"):
+    """Run the block in ``precision`` on ``device`` (see :func:`effective_precision`):
+    bf16 autocast, or float32 with TF32 allowed for matmuls and cuDNN convolutions on
+    CUDA (the previous TF32 settings are restored after); plain float32 elsewhere."""
+    mode = effective_precision(device, precision)
+    if mode == "bf16 autocast":
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            yield
+    elif mode == "float32 (TF32 matmuls)":
+        before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+    else:
+        yield
 
 
 def compile_submodules(model: nn.Module, device: torch.device) -> bool:

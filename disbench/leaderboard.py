@@ -38,7 +38,7 @@ from disbench import stats
 from disbench.errors import unknown_name
 from disbench.escape import latex_escape, markdown_escape
 from disbench.io import write_text_atomic
-from disbench.results import RunRecord
+from disbench.results import RunRecord, row_name
 
 # metric registry name -> (label, LaTeX label, compact LaTeX label)
 METRIC_LABELS = {
@@ -82,8 +82,9 @@ def headline_scores(metrics: dict) -> dict[str, float]:
 def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     """Long table of the completed runs: one row per run × headline metric.
 
-    Columns: run_id, kind, name, display_name, model, supervision, representation,
-    dataset, profile, metric_preset, seed, metric, value, noise_std (the run's
+    Columns: run_id, kind, name (the row, :func:`disbench.results.row_name`: a run that changes
+    its preset's settings, ``beta_vae+beta=1``, is a row of its own), display_name, model,
+    supervision, representation, dataset, profile, metric_preset, seed, metric, value, noise_std (the run's
     ``<metric>.noise_std``, NaN if not measured). Sanity rows carry the profile of the
     trained runs of their group (they are not trained, so they fit every profile).
     """
@@ -97,7 +98,7 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
             noise = r.metrics.get(f"{metric}.noise_std")
             rows.append(
                 {
-                    "run_id": r.run_id, "kind": r.kind, "name": r.name,
+                    "run_id": r.run_id, "kind": r.kind, "name": row_name({**r.spec, "name": r.name}),
                     "display_name": r.spec.get("display_name", r.name), "model": r.model,
                     "supervision": r.spec.get("supervision", ""), "representation": r.spec.get("representation", ""),
                     "dataset": r.dataset, "profile": r.profile,
@@ -176,12 +177,18 @@ def _metric_order(metrics) -> list[str]:
 
 @dataclass(frozen=True)
 class Cell:
-    """One displayed score: mean, std over seeds (NaN for one seed) and its mark."""
+    """One displayed score: the centre (``mean``), its spread and its mark.
+
+    ``std`` (NaN for one seed) is shown as ``± std``; a table of medians (a study's
+    median/IQR table) gives ``interval`` = (first, third quartile) instead, shown as
+    ``[q1, q3]``.
+    """
 
     mean: float
     std: float
     bold: bool = False
     tied: bool = False
+    interval: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -302,7 +309,7 @@ class Leaderboard:
         from tabulate import tabulate
 
         def cell(c):
-            return "—" if c is None else _plain(c.mean, c.std) + (" *" if c.bold else f" {TIE_MARK}" if c.tied else "")
+            return "—" if c is None else _cell_text(c) + (" *" if c.bold else f" {TIE_MARK}" if c.tied else "")
 
         out = []
         for t in self.tables():
@@ -311,25 +318,8 @@ class Leaderboard:
         return "\n\n".join(out)
 
     def to_markdown(self) -> str:
-        """GitHub Markdown tables: ``mean ± std``, the winner ``**bold**``, ties ``†``; every cell
-        escaped with :func:`disbench.escape.markdown_escape`."""
-
-        def cell(c):
-            if c is None:
-                return "—"
-            text = _plain(c.mean, c.std)
-            return f"**{text}**" if c.bold else f"{text} {TIE_MARK}" if c.tied else text
-
-        out = []
-        for t in self.tables():
-            head = [markdown_escape(h) for h in _header(t.metrics)]
-            lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 3 + ["--:"] * len(t.metrics)) + "|"]
-            for r in t.rows:
-                cells = [markdown_escape(x) for x in (r.display, r.supervision or "—", r.representation)]
-                cells += [cell(c) for c in r.cells]
-                lines.append("| " + " | ".join(cells) + " |")
-            out.append(markdown_escape(t.caption) + "\n\n" + "\n".join(lines))
-        return "\n\n".join(out) + "\n"
+        """GitHub Markdown tables (:func:`markdown_tables`)."""
+        return markdown_tables(self.tables())
 
     def to_latex(self, *, compact: bool = True) -> str:
         """LaTeX tables (one per group) for pdflatex with ``booktabs`` only; pure ASCII.
@@ -342,7 +332,7 @@ class Leaderboard:
         """
         header = ("% disbench leaderboard: needs \\usepackage{booktabs} only (pdflatex, no other packages).\n"
                   "% Bold: best and significantly better than the runner-up; \\dagger: tied with the best.\n")  # fmt: skip
-        return header + "\n\n".join(_latex_table(t, compact) for t in self.tables()) + "\n"
+        return header + latex_tables(self.tables(), compact=compact)
 
     def to_html(self) -> str:
         """HTML tables (one per group, with a caption): ``mean ± std``, the winner ``<b>``, ties
@@ -368,6 +358,58 @@ class Leaderboard:
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             )
         return "\n".join(out)
+
+
+def markdown_tables(tables: list[Table]) -> str:
+    """GitHub Markdown tables, each under its caption: ``mean ± std`` (or ``median [q1, q3]``),
+    the winner ``**bold**``, ties ``†``; every cell escaped with :func:`disbench.escape.markdown_escape`."""
+
+    def cell(c):
+        if c is None:
+            return "—"
+        text = _cell_text(c)
+        return f"**{text}**" if c.bold else f"{text} {TIE_MARK}" if c.tied else text
+
+    out = []
+    for t in tables:
+        head = [markdown_escape(h) for h in _header(t.metrics)]
+        lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 3 + ["--:"] * len(t.metrics)) + "|"]
+        for r in t.rows:
+            cells = [markdown_escape(x) for x in (r.display, r.supervision or "—", r.representation)]
+            cells += [cell(c) for c in r.cells]
+            lines.append("| " + " | ".join(cells) + " |")
+        out.append(markdown_escape(t.caption) + "\n\n" + "\n".join(lines))
+    return "\n\n".join(out) + "\n"
+
+
+def html_table(t: Table, tips: dict | None = None) -> str:
+    """One HTML table with its caption: the centre with ``± std`` (or ``[q1, q3]``) beneath in
+    smaller type, the winner ``<b>``, ties †; ``tips`` maps (row name, metric) to a tooltip."""
+    rows = []
+    for r in t.rows:
+        cells = [f"<td>{html.escape(x or '—')}</td>" for x in (r.display, r.supervision, r.representation)]
+        for m, c in zip(t.metrics, r.cells):
+            if c is None:
+                cells.append("<td>—</td>")
+                continue
+            d = _decimals(c.mean)
+            text = _fmt(c.mean, d)
+            text = f"<b>{text}</b>" if c.bold else f"{text} {TIE_MARK}" if c.tied else text
+            if c.interval is not None:
+                text += f'<br><span class="sd">[{_fmt(c.interval[0], d)}, {_fmt(c.interval[1], d)}]</span>'
+            elif not math.isnan(c.std):
+                text += f'<br><span class="sd">± {_fmt(c.std, d)}</span>'
+            tip = (tips or {}).get((r.name, m))
+            cells.append(f'<td title="{html.escape(tip)}">{text}</td>' if tip else f"<td>{text}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in _header(t.metrics))
+    return (f'<table class="leaderboard"><caption>{html.escape(t.caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
+
+
+def latex_tables(tables: list[Table], *, compact: bool = True) -> str:
+    """LaTeX tables for pdflatex with ``booktabs`` only (see :meth:`Leaderboard.to_latex`)."""
+    return "\n\n".join(_latex_table(t, compact) for t in tables) + "\n"
 
 
 def _cell(r: pd.Series) -> Cell:
@@ -436,6 +478,13 @@ def _fmt(x: float, decimals: int) -> str:
     return "nan" if math.isnan(x) else f"{x:.{decimals}f}"
 
 
+def _cell_text(c: Cell) -> str:
+    if c.interval is None:
+        return _plain(c.mean, c.std)
+    d = _decimals(c.mean)
+    return f"{_fmt(c.mean, d)} [{_fmt(c.interval[0], d)}, {_fmt(c.interval[1], d)}]"
+
+
 def _plain(mean: float, std: float) -> str:
     d = _decimals(mean)
     return _fmt(mean, d) if math.isnan(std) else f"{_fmt(mean, d)} ± {_fmt(std, d)}"
@@ -451,6 +500,16 @@ def _compact_number(x: float, decimals: int) -> str:
 def _latex_mean(c: Cell) -> str:
     text = _compact_number(c.mean, _decimals(c.mean))
     return rf"$\mathbf{{{text}}}$" if c.bold else rf"${text}^\dagger$" if c.tied else f"${text}$"
+
+
+def _latex_spread(c: Cell | None) -> str:
+    """The second line of a LaTeX cell: ``± std`` or ``[q1, q3]`` in small type; "" for none."""
+    if c is None:
+        return ""
+    d = _decimals(c.mean)
+    if c.interval is not None:
+        return r"{\tiny[" + ", ".join(_compact_number(q, d) for q in c.interval) + "]}"
+    return "" if math.isnan(c.std) else r"{\tiny$\pm$" + _compact_number(c.std, d) + "}"
 
 
 def _latex_table(t: Table, compact: bool) -> str:
@@ -473,8 +532,7 @@ def _latex_table(t: Table, compact: bool) -> str:
         if i == t.n_trained and i > 0:
             lines.append(r"\midrule")
         means = [_latex_mean(c) if c else "---" for c in r.cells]
-        stds = [r"{\tiny$\pm$" + _compact_number(c.std, _decimals(c.mean)) + "}" if c and not math.isnan(c.std) else ""
-                for c in r.cells]  # fmt: skip
+        stds = [_latex_spread(c) for c in r.cells]
         if compact:
             short = COMPACT_LABELS.get(r.display, r.display)
             said = short + (f" = {r.display}" if short != r.display else "")

@@ -3,9 +3,11 @@
 The schema is documented in ``baselines/README.md``. A preset names the model class
 (``model``, a registry name, see :func:`disbench.models.get_model_class`), its supervision
 and representation, the citation, one table per *profile* (``quick`` for this CPU,
-``paper`` for the paper's own settings) and the numbers the paper reports
-(``[[reported]]``). Each profile's ``model`` table is checked against the model's config
-dataclass when the preset is loaded, so a typo fails before anything runs.
+``paper`` for the paper's own settings), the numbers the paper reports
+(``[[reported]]``) and, for each study the baseline takes part in, its hyper-parameter
+sweep (``[studies.<study>]``, read by :mod:`disbench.study`). Each profile's ``model`` table
+is checked against the model's config dataclass when the preset is loaded, and so is every
+value a sweep sets in it, so a typo fails before anything runs.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from disbench import plugins
+from disbench.device import PRECISIONS
 from disbench.errors import DataFileError, MissingFileError, UnknownNameError, unknown_name
 from disbench.models import get_model_class
 from disbench.resources import presets_dir, read_toml
@@ -21,7 +25,7 @@ from disbench.resources import presets_dir, read_toml
 REQUIRED_KEYS = ("name", "model", "display_name", "supervision", "representation", "citation", "paper", "profiles")
 REQUIRED_PROFILE_KEYS = ("steps", "batch_size")
 SUPERVISION_KINDS = ("none", "factor labels", "clamped batches")
-PROFILE_DEFAULTS = {"checkpoint_every": 1000, "log_every": 50, "model": {}}
+PROFILE_DEFAULTS = {"checkpoint_every": 1000, "log_every": 50, "precision": "float32", "model": {}}
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,10 @@ class Preset:
     Attributes:
         name, model, display_name, supervision, representation, citation, paper: as in the file.
         profiles: profile name -> table (``steps``, ``batch_size``, ``checkpoint_every``,
-            ``log_every``, ``model`` = hyperparameters for the model class, plus any notes).
+            ``log_every``, ``precision``, ``model`` = hyperparameters for the model class).
         reported: the ``[[reported]]`` entries (dicts with paper, dataset, metric, value,
             source, metric_settings).
+        studies: study name -> :class:`Sweep` (the ``[studies.<study>]`` tables).
         path: the file it was read from.
     """
 
@@ -46,11 +51,12 @@ class Preset:
     paper: str
     profiles: dict
     reported: list = field(default_factory=list)
+    studies: dict = field(default_factory=dict)
     path: Path | None = None
 
     def profile(self, name: str) -> dict:
         """A deep copy of profile ``name`` with defaults filled in (``checkpoint_every``
-        1000, ``log_every`` 50, ``model`` {}).
+        1000, ``log_every`` 50, ``precision`` "float32", ``model`` {}).
 
         Raises:
             UnknownNameError: no such profile (the message lists this preset's profiles).
@@ -72,16 +78,34 @@ class Preset:
             self.profile(profile)["model"], where=f"preset {self.name!r} profile {profile!r}")
 
 
+@dataclass(frozen=True)
+class Sweep:
+    """A preset's part in a study: the ``model`` hyper-parameter it varies and its values.
+
+    Attributes:
+        key: a key of the profile's ``[profiles.<p>.model]`` table (``"beta"``).
+        values: the values the study trains, in the study's order (floats or ints).
+        source: where the values come from (file, function, setting).
+    """
+
+    key: str
+    values: tuple
+    source: str
+
+
 def list_presets() -> list[str]:
     """Names of the available presets (file stems under ``baselines/``), sorted."""
     return sorted(p.stem for p in presets_dir().glob("*.toml"))
 
 
 def load_preset(name: str) -> Preset:
-    """Load preset ``name`` (or a path to a ``.toml`` preset file).
+    """Load preset ``name``: a file stem under ``baselines/``, a path to a ``.toml`` preset
+    file anywhere, or a preset an installed package registers in the ``disbench.models``
+    entry-point group (see :mod:`disbench.plugins`).
 
     Raises:
         UnknownNameError: no preset of that name (the message lists the valid ones).
+        PluginError: the preset's ``model`` is outside code that cannot be used (names the fix).
         MissingFileError: a path that does not exist.
         DataFileError: the file is not valid TOML or misses required keys.
         UnknownConfigKeyError: a profile's ``model`` table has a key the model's config lacks
@@ -96,7 +120,9 @@ def load_preset(name: str) -> Preset:
     else:
         path = presets_dir() / f"{name}.toml"
         if not path.is_file():
-            raise unknown_name("preset", name, list_presets())
+            path = plugins.entry_point_presets().get(name)
+        if path is None or not path.is_file():
+            raise unknown_name("preset", name, [*list_presets(), *plugins.entry_point_presets()])
     try:
         data = read_toml(path)
     except Exception as e:  # tomllib.TOMLDecodeError, UnicodeDecodeError
@@ -120,6 +146,8 @@ def _validate(data: dict, path: Path) -> Preset:
         for key in ("steps", "batch_size", "checkpoint_every", "log_every"):
             if key in prof and (not isinstance(prof[key], int) or prof[key] < 1):
                 raise DataFileError(f"preset {path}: profile {pname!r} {key} must be a positive integer")
+        if prof.get("precision", "float32") not in PRECISIONS:
+            raise DataFileError(f"preset {path}: profile {pname!r} precision must be one of {PRECISIONS}")
     try:
         config_class = get_model_class(data["model"]).config_class
     except UnknownNameError as e:
@@ -129,4 +157,23 @@ def _validate(data: dict, path: Path) -> Preset:
             raise DataFileError(f"preset {path}: profile {pname!r} model must be a table ([profiles.{pname}.model])")
         config_class.from_table(prof.get("model"), where=f"preset {path} profile {pname!r}")
     known = {k: data[k] for k in REQUIRED_KEYS}
-    return Preset(**known, reported=list(data.get("reported", [])), path=path)
+    studies = {}
+    for study, table in data.get("studies", {}).items():
+        where = f"preset {path}: [studies.{study}]"
+        studies[study] = sweep = _sweep(table, where)
+        for pname, prof in profiles.items():  # every value must make a valid config of every profile
+            for value in sweep.values:
+                config_class.from_table({**prof.get("model", {}), sweep.key: value}, where=f"{where} in {pname!r}")
+    return Preset(**known, reported=list(data.get("reported", [])), studies=studies, path=path)
+
+
+def _sweep(table, where: str) -> Sweep:
+    if not isinstance(table, dict) or set(table) != {"key", "values", "source"}:
+        raise DataFileError(f"{where} must have exactly the keys key, values, source; see baselines/README.md")
+    values = table["values"]
+    numbers = isinstance(values, list) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    if not numbers or not values or len(set(values)) != len(values):
+        raise DataFileError(f"{where}: values must be a non-empty list of distinct numbers, got {values!r}")
+    if not isinstance(table["key"], str) or not isinstance(table["source"], str) or not table["source"]:
+        raise DataFileError(f"{where}: key and source must be strings")
+    return Sweep(table["key"], tuple(values), table["source"])

@@ -4,7 +4,8 @@ Sections: the leaderboard (:mod:`disbench.leaderboard`); per-factor bars of the 
 (Chen et al. 2018, Eq. 6 per factor) and SAP gaps, mean over seeds; the DCI importance
 matrices (Eastwood & Williams 2018, codes × factors) as heat-maps; and per run its
 training curves (``train_log.csv``) and the sample, latent-traversal and reconstruction
-grids the training core saved. Figures are made with matplotlib's Agg backend.
+grids the training core saved; and the sections the caller adds (``disbench report`` adds the
+analysis of every study in the store, :mod:`disbench.study.analysis`). Figures are made with matplotlib's Agg backend.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from disbench import __version__
-from disbench.io import write_text_atomic
+from disbench.io import read_json, write_text_atomic
 from disbench.leaderboard import TABLE_CSS, Leaderboard, build_leaderboard
 from disbench.results import RUNS_DIR, RunRecord
 
@@ -136,6 +137,11 @@ def _run_section(r: RunRecord, run_root: Path) -> str:
     run_dir = run_root / RUNS_DIR / r.run_id
     parts = [f'<div class="run"><h3>{html.escape(r.spec.get("display_name", r.name))} · seed {r.seed} · '
              f"<code>{html.escape(r.run_id)}</code></h3>"]  # fmt: skip
+    env = read_json(run_dir / "env.json", {})
+    precision = env.get("precision") or r.spec.get("config", {}).get("precision")
+    if precision:
+        parts.append(f"<p>{html.escape(r.profile)} profile · trained on {html.escape(str(env.get('device')))} "
+                     f"in {html.escape(precision)}</p>")
     if r.state != "completed":
         parts.append(f'<p class="error">{html.escape(r.state)}: {html.escape(str(r.error))}</p>')
     curves = training_curves_figure(run_dir)
@@ -149,8 +155,10 @@ def _run_section(r: RunRecord, run_root: Path) -> str:
 
 
 def render_report(records: Iterable[RunRecord], *, board: Leaderboard | None = None,
-                  run_root: Path | None = None) -> str:  # fmt: skip
-    """The report page as an HTML string (see the module docstring for its sections)."""
+                  run_root: Path | None = None, sections: Iterable[str] = ()) -> str:  # fmt: skip
+    """The report page as an HTML string (see the module docstring for its sections);
+    ``sections`` are HTML sections placed before the runs (``disbench report`` passes the
+    analysis of the studies in the store, :func:`disbench.study.analysis.report_sections`)."""
     records = list(records)
     board = board if board is not None else build_leaderboard(records)
     done = [r for r in records if r.state == "completed" and r.metrics]
@@ -162,6 +170,7 @@ def render_report(records: Iterable[RunRecord], *, board: Leaderboard | None = N
     if any(figures):
         body.append("<h2>Per-factor scores</h2>")
         body += [f"<figure>{_embed_png(f, 'per-factor scores')}</figure>" for f in figures if f]
+    body += list(sections)
     trained = [r for r in records if r.kind == "train"]
     if trained and run_root is not None:
         body.append("<h2>Runs</h2>")
@@ -173,9 +182,11 @@ def render_report(records: Iterable[RunRecord], *, board: Leaderboard | None = N
 
 
 def write_report(records: Iterable[RunRecord], path: str | Path, *, board: Leaderboard | None = None,
-                 run_root: str | Path | None = None) -> Path:  # fmt: skip
+                 run_root: str | Path | None = None, sections: Iterable[str] = ()) -> Path:  # fmt: skip
     """Write the report of ``records`` to ``path`` atomically; ``run_root`` is the results
-    directory holding their run directories (for curves and image grids)."""
+    directory holding their run directories (for curves and image grids); ``sections`` as in
+    :func:`render_report`."""
     path = Path(path)
-    write_text_atomic(path, render_report(records, board=board, run_root=Path(run_root) if run_root else None))
+    root = Path(run_root) if run_root else None
+    write_text_atomic(path, render_report(records, board=board, run_root=root, sections=sections))
     return path

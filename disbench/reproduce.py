@@ -2,6 +2,8 @@
 
 The paper values live in the presets (``[[reported]]`` entries: paper key, dataset,
 metric, value, optional std, source in the paper, the metric settings the paper used).
+An entry's ``metric`` is a metric registry name (its headline score) or
+``"<metric>.<output>"`` for another output of that metric (``"modularity.explicitness"``).
 :func:`reproduce` runs every preset that has an entry for the paper, on the entries'
 datasets, with the ``paper`` profile (``quick`` for a dry run on a CPU), scores the
 metrics the entries name, and returns the side-by-side table: paper value, disbench
@@ -22,7 +24,7 @@ from disbench.leaderboard import headline_scores
 from disbench.results import RunRecord
 
 COLUMNS = ["paper", "preset", "model", "dataset", "metric", "source", "paper_value", "paper_std",
-           "disbench_mean", "disbench_std", "n_seeds", "delta", "profile", "metric_preset", "metric_settings"]  # fmt: skip
+           "disbench_mean", "disbench_std", "n_seeds", "delta", "profile", "metric_preset", "metric_settings", "note"]  # fmt: skip
 
 
 def reported_entries(paper: str | None = None) -> list[dict]:
@@ -59,8 +61,8 @@ def comparison_table(entries: list[dict], records: Sequence[RunRecord]) -> pd.Da
     rows = []
     for e in entries:
         runs = [r for r in records if r.name == e["preset"] and r.dataset == e["dataset"]
-                and r.state == "completed" and e["metric"] in headline_scores(r.metrics or {})]  # fmt: skip
-        values = [headline_scores(r.metrics)[e["metric"]] for r in runs]
+                and r.state == "completed" and _score(r.metrics, e["metric"]) is not None]  # fmt: skip
+        values = [_score(r.metrics, e["metric"]) for r in runs]
         mean = float(pd.Series(values).mean()) if values else math.nan
         std = float(pd.Series(values).std(ddof=1)) if len(values) > 1 else math.nan
         rows.append({
@@ -69,13 +71,22 @@ def comparison_table(entries: list[dict], records: Sequence[RunRecord]) -> pd.Da
             "paper_std": float(e["std"]) if "std" in e else math.nan,
             "disbench_mean": mean, "disbench_std": std, "n_seeds": len(values), "delta": mean - float(e["value"]),
             "profile": runs[0].profile if runs else "", "metric_preset": runs[0].metrics.get("metric_preset", "")
-            if runs else "", "metric_settings": e.get("metric_settings", ""),
+            if runs else "", "metric_settings": e.get("metric_settings", ""), "note": e.get("note", ""),
         })  # fmt: skip
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _score(metrics: dict | None, key: str) -> float | None:
+    """Entry ``key`` of a run's flat metrics dict as a float (None when absent or not a number)."""
+    if "." not in key:
+        return headline_scores(metrics or {}).get(key)
+    value = (metrics or {}).get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def to_markdown(table: pd.DataFrame) -> str:
-    """The comparison as a Markdown table: paper value (± std), disbench mean ± std, delta."""
+    """The comparison as a Markdown table: paper value (± std), disbench mean ± std, delta; a
+    source whose entry notes "not re-checked" says so."""
     from tabulate import tabulate
 
     def pm(m, s):
@@ -83,7 +94,8 @@ def to_markdown(table: pd.DataFrame) -> str:
             return "—"
         return f"{m:.4g}" if math.isnan(s) else f"{m:.4g} ± {s:.2g}"
 
-    body = [[r.model, r.dataset, r.metric, r.source, pm(r.paper_value, r.paper_std),
+    body = [[r.model, r.dataset, r.metric, r.source + (" (not re-checked)" if r.note.startswith("not re-checked") else ""),
+             pm(r.paper_value, r.paper_std),
              pm(r.disbench_mean, r.disbench_std), "—" if math.isnan(r.delta) else f"{r.delta:+.4g}"]
             for r in table.itertuples()]  # fmt: skip
     head = ["Model", "Dataset", "Metric", "Source", "Paper", "disbench (mean ± std)", "Δ"]
@@ -124,7 +136,7 @@ def reproduce(
     for dataset in sorted({e["dataset"] for e in entries}):
         here = [e for e in entries if e["dataset"] == dataset]
         models = sorted({e["preset"] for e in here})
-        metrics = sorted({e["metric"] for e in here} & set(valid_metrics()))
+        metrics = sorted({e["metric"].split(".")[0] for e in here} & set(valid_metrics()))
         job = run_benchmark(models, [dataset], seeds, profile, metrics, out=out, device=device, executor=executor,
                             sanity=False, progress=progress, export=False, echo=echo, task=task)  # fmt: skip
         records += job.records

@@ -1,9 +1,9 @@
 """Where disbench finds its presets, manifests and data cache.
 
-Presets (``baselines/*.toml``) and dataset manifests (``datasets/*.toml``) live at the
-top of a checkout; an installed wheel carries them as ``disbench/_resources/baselines``
-and ``disbench/_resources/datasets`` (hatch ``force-include``). Both places are looked
-up, the installed copy first.
+Presets (``baselines/*.toml``), dataset manifests (``datasets/*.toml``) and study
+definitions (``studies/*.toml``) live at the top of a checkout; an installed wheel carries
+them as ``disbench/_resources/{baselines,datasets,studies}`` (hatch ``force-include``).
+Both places are looked up, the installed copy first.
 
 The data cache (generated or downloaded arrays) is ``$DISBENCH_DATA`` when set, else
 ``datasets/`` of the checkout when running from one, else ``~/.cache/disbench/datasets``.
@@ -34,6 +34,11 @@ def presets_dir() -> Path:
 def manifests_dir() -> Path:
     """Directory holding the dataset manifests (``<name>.toml``)."""
     return _resource_dir("datasets")
+
+
+def studies_dir() -> Path:
+    """Directory holding the study definitions (``<name>.toml``)."""
+    return _resource_dir("studies")
 
 
 def read_toml(path: Path) -> dict:

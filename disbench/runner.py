@@ -27,9 +27,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from disbench import __version__
-from disbench.errors import InvalidInputError, unknown_name
+from disbench.errors import InvalidInputError, UnknownNameError, unknown_name
 from disbench.io import read_json, write_json_atomic
-from disbench.results import ResultsStore, RunRecord, logged_step
+from disbench.results import ResultsStore, RunRecord, logged_step, row_name, variant_label
 
 # the metric preset used with a training profile: "quick" with the quick profile, the
 # reference defaults ("default") with every other one (the leaderboard caption says which)
@@ -67,8 +67,8 @@ class RunSpec:
     executors pass to the workers and the store writes as ``run.json``).
 
     Attributes:
-        kind: ``"train"`` (a baseline) or ``"sanity"`` (a representation of
-            :mod:`disbench.representations`, not trained).
+        kind: ``"train"`` (a baseline, or an outside encoder: see ``encoder``) or ``"sanity"``
+            (a representation of :mod:`disbench.representations`, not trained).
         name: the preset name (train) or the representation name (sanity).
         model: the model registry name (train) or None.
         dataset: the dataset registry name.
@@ -79,6 +79,13 @@ class RunSpec:
         display_name, supervision, representation: the leaderboard's row labels.
         config: the resolved preset profile (train) or ``{"metric_preset": ...}`` (sanity);
             hashed into the run id.
+        variant: the ``model`` keys this run sets away from its preset profile (a study's
+            grid point, :func:`train_spec`); {} for the profile as it is. Part of the config,
+            named in the run id and the leaderboard row, passed to training as overrides.
+        preset: the preset file, when it lies outside ``baselines/`` (a path the workers
+            load); None for the built-in presets.
+        encoder: for a row scored without training (supervision "external"): the outside
+            encoder (``package.module:function`` or a TorchScript file); None otherwise.
         disbench_version: the version that planned the run.
     """
 
@@ -94,6 +101,9 @@ class RunSpec:
     supervision: str
     representation: str
     config: dict
+    variant: dict = field(default_factory=dict)
+    preset: str | None = None
+    encoder: str | None = None
     disbench_version: str = __version__
 
     def to_dict(self) -> dict:
@@ -105,11 +115,16 @@ class RunSpec:
 
 
 def run_id(spec: dict) -> str:
-    """Deterministic id of a run spec: ``<name>-<dataset>-<profile>-s<seed>-<10 hex of sha256(config)>``."""
+    """Deterministic id of a run spec: ``<row>-<dataset>-<profile>-s<seed>-<10 hex of sha256(config)>``.
+
+    ``row`` is the preset name, followed by its ``variant`` when the run changes the preset's
+    profile (``beta_vae+beta=1``, :func:`disbench.results.row_name`); the hash covers the
+    resolved config, so the variant only makes the id readable.
+    """
     identity = {k: spec[k] for k in ("kind", "name", "model", "dataset", "profile", "seed", "config")}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
     profile = spec["profile"] if spec["kind"] == "train" else "sanity"
-    return f"{spec['name']}-{spec['dataset']}-{profile}-s{spec['seed']}-{digest}"
+    return f"{row_name(spec)}-{spec['dataset']}-{profile}-s{spec['seed']}-{digest}"
 
 
 def valid_metrics() -> tuple[str, ...]:
@@ -127,12 +142,15 @@ def plan_runs(
     metrics: Sequence[str] | None = None,
     *,
     sanity: bool = True,
+    encoders: dict[str, str] | None = None,
 ) -> list[dict]:
-    """The run specs of a job, trained runs first, then the sanity rows.
+    """The run specs of a job, trained runs first (then the outside encoders), then the sanity rows.
 
     Args:
-        models: preset names, or ``"all"`` (every preset under ``baselines/``: the six
-            baselines plus the plain-VAE reference row ``vae`` when its preset exists).
+        models: preset names, paths to preset files (``./my_method.toml``) or presets of
+            installed packages (the ``disbench.models`` entry points), or ``"all"`` (every
+            preset under ``baselines/``: the six baselines plus the plain-VAE reference row
+            ``vae`` when its preset exists).
         datasets: dataset registry names.
         seeds: training (and metric) seeds.
         profile: a profile every chosen preset defines: ``"quick"`` (CPU; metrics at
@@ -141,6 +159,10 @@ def plan_runs(
         metrics: metric registry names, or None for the default set (all
             disentanglement metrics + ``fid``).
         sanity: add the sanity rows (one per representation, dataset and seed).
+        encoders: row name -> outside encoder (``package.module:function`` or a TorchScript
+            ``.pt`` file, see :func:`disbench.plugins.load_encoder`): rows scored without
+            training (supervision "external"), ranked beside the trained models. Each is
+            loaded and probed here, so a broken one fails before any run is written.
 
     Returns:
         A list of JSON-serialisable spec dicts (:meth:`RunSpec.to_dict`; each run's ``run.json``).
@@ -148,17 +170,16 @@ def plan_runs(
     Raises:
         UnknownNameError: unknown model, dataset, metric or profile (lists the valid ones).
         InvalidInputError: no models, datasets or seeds, or a negative seed.
+        PluginError: outside code (a preset's model class, an encoder) that cannot be used.
     """
     from disbench import data
     from disbench.metrics.evaluate import SAMPLE_METRICS  # need generated images: not for sanity rows
     from disbench.presets import list_presets, load_preset
 
     names = list_presets() if models == "all" or list(models) == ["all"] else list(dict.fromkeys(models))
-    if not names or not datasets or not seeds:
+    encoders = dict(encoders or {})
+    if not (names or encoders) or not datasets or not seeds:
         raise InvalidInputError("a job needs at least one model, one dataset and one seed")
-    for m in names:
-        if m not in list_presets():
-            raise unknown_name("model", m, [*list_presets(), "all"])
     for d in datasets:
         if d not in data.DATASETS:
             raise unknown_name("dataset", d, data.DATASETS)
@@ -169,20 +190,33 @@ def plan_runs(
     if any(int(s) < 0 for s in seeds):
         raise InvalidInputError(f"seeds must be non-negative integers, got {list(seeds)}")
 
-    presets = {name: load_preset(name) for name in names}
-    shared = set.intersection(*(set(p.profiles) for p in presets.values()))
-    if profile not in shared:
-        raise unknown_name("profile", profile, shared)
-    metric_preset = "quick" if profile == QUICK_PROFILE else "default"
+    presets, sources = {}, {}
+    for m in names:
+        try:
+            preset = load_preset(m)
+        except UnknownNameError:
+            raise unknown_name("model", m, [*list_presets(), "all"]) from None
+        if preset.name in presets and sources[preset.name] != m:
+            raise InvalidInputError(f"two presets named {preset.name!r} ({sources[preset.name]}, {m}); rename one")
+        presets[preset.name], sources[preset.name] = preset, m
+    if presets:
+        shared = set.intersection(*(set(p.profiles) for p in presets.values()))
+        if profile not in shared:
+            raise unknown_name("profile", profile, shared)
+    external = _check_encoders(encoders, datasets, set(presets))
+    metric_preset = metric_preset_for(profile)
+    code_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS] or None
     specs = []
     for d in datasets:
         for seed in seeds:
-            for name, preset in presets.items():
+            for preset in presets.values():
+                specs.append(train_spec(preset, d, profile, seed, metrics))
+            for name, (ref, num_codes) in external.items():
                 specs.append(RunSpec(
-                    kind="train", name=name, model=preset.model, dataset=d, profile=profile, seed=seed,
-                    metrics=metrics, metric_preset=metric_preset, display_name=preset.display_name,
-                    supervision=preset.supervision, representation=preset.representation,
-                    config=preset.profile(profile),
+                    kind="train", name=name, model=None, dataset=d, profile=profile, seed=seed,
+                    metrics=code_metrics, metric_preset=metric_preset, display_name=name,
+                    supervision="external", representation=f"outside encoder {ref} ({num_codes}-d)",
+                    config={"encoder": ref}, encoder=ref,
                 ).to_dict())  # fmt: skip
     sanity_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS]
     if sanity and sanity_metrics != []:
@@ -196,6 +230,62 @@ def plan_runs(
                         config={"metric_preset": metric_preset},
                     ).to_dict())  # fmt: skip
     return specs
+
+
+def _check_encoders(encoders: dict[str, str], datasets, taken: set[str]) -> dict[str, tuple[str, int]]:
+    """Load and probe every outside encoder on every dataset: name -> (reference, num_codes).
+
+    Raises:
+        InvalidInputError: a row name that is not an identifier or clashes with a preset.
+        PluginError: an encoder that does not load or returns bad codes.
+    """
+    from disbench import data, plugins
+
+    out = {}
+    for name, ref in encoders.items():
+        if not name.replace("-", "_").isidentifier() or name in taken or name in SANITY_ROWS:
+            raise InvalidInputError(f"encoder row name {name!r} must be a new identifier (not a preset or sanity row)")
+        for d in datasets:
+            encode = plugins.load_encoder(ref, data.load(d).observation_shape)
+        out[name] = (ref, encode.num_codes)
+    return out
+
+
+def metric_preset_for(profile: str) -> str:
+    """The metric preset used with a training profile: ``"quick"`` with ``quick``, else ``"default"``."""
+    return "quick" if profile == QUICK_PROFILE else "default"
+
+
+def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[str] | None = None, *,
+               model: dict | None = None) -> dict:  # fmt: skip
+    """The spec of one trained run: ``preset``'s ``profile``, with ``model`` replacing keys of
+    the profile's ``model`` table (how a study sweeps a hyper-parameter).
+
+    The keys whose value differs from the profile's own form the run's ``variant``: it
+    changes the config (so the run id), names the run (``beta_vae+beta=1-...``, display name
+    ``β-VAE (beta=1)``) and is passed to the training as ``overrides={"model": variant}``.
+    Without a variant the spec is exactly the one ``disbench run`` plans.
+
+    Args:
+        preset: a :class:`disbench.presets.Preset`.
+        dataset, profile, seed, metrics: as in :func:`plan_runs` (not checked here).
+        model: hyper-parameters to set, or None.
+
+    Raises:
+        UnknownNameError: the preset has no such profile.
+    """
+    from disbench import presets
+
+    config = preset.profile(profile)
+    variant = {k: v for k, v in (model or {}).items() if k not in config["model"] or config["model"][k] != v}
+    config["model"].update(variant)
+    display = preset.display_name + (f" ({variant_label(variant)})" if variant else "")
+    return RunSpec(
+        kind="train", name=preset.name, model=preset.model, dataset=dataset, profile=profile, seed=seed,
+        metrics=metrics, metric_preset=metric_preset_for(profile), display_name=display,
+        supervision=preset.supervision, representation=preset.representation, config=config, variant=variant,
+        preset=None if preset.path is None or preset.path.parent == presets.presets_dir() else str(preset.path.resolve()),
+    ).to_dict()  # fmt: skip
 
 
 def spec_steps(spec: dict) -> int:
@@ -228,7 +318,9 @@ def execute_run(spec: dict, root: str | Path, *, device: str = "auto", threads: 
     store = ResultsStore(root)
     run_dir = store.write_spec(spec)
     try:
-        if spec["kind"] == "train":
+        if spec.get("encoder"):
+            _score_external(spec, run_dir, device)
+        elif spec["kind"] == "train":
             _train_and_score(spec, run_dir, device)
         else:
             _score_sanity(spec, run_dir, device)
@@ -242,8 +334,8 @@ def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
     from disbench.train import train_run
 
     train_run(
-        spec["name"], dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
-        out_dir=run_dir, device=device, progress=False,
+        spec.get("preset") or spec["name"], dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
+        out_dir=run_dir, device=device, progress=False, overrides={"model": spec["variant"]},
     )  # fmt: skip
     evaluate_run(
         run_dir, metrics=spec["metrics"], preset=spec["metric_preset"], device=device, random_state=spec["seed"]
@@ -261,6 +353,20 @@ def _score_sanity(spec: dict, run_dir: Path, device: str) -> None:
     encode = representations.make(spec["name"], dataset, random_state=spec["seed"])
     metrics = spec["metrics"] or representations.default_metrics(spec["name"])
     scores = evaluate(dataset, encode, metrics, preset=spec["metric_preset"], random_state=spec["seed"], device=device)
+    write_json_atomic(run_dir / "metrics.json", scores)
+    write_json_atomic(run_dir / "status.json", {"state": "completed", "step": 0, "error": None})
+
+
+def _score_external(spec: dict, run_dir: Path, device: str) -> None:
+    from disbench import data, plugins
+    from disbench.metrics import evaluate
+
+    write_json_atomic(run_dir / "status.json", {"state": "running", "step": 0, "error": None})
+    dataset = data.load(spec["dataset"])
+    if hasattr(dataset, "prepare"):
+        dataset.prepare(progress=False)
+    encode = plugins.load_encoder(spec["encoder"], dataset.observation_shape)
+    scores = evaluate(dataset, encode, spec["metrics"], preset=spec["metric_preset"], random_state=spec["seed"])
     write_json_atomic(run_dir / "metrics.json", scores)
     write_json_atomic(run_dir / "status.json", {"state": "completed", "step": 0, "error": None})
 
@@ -359,11 +465,12 @@ def run_benchmark(
     export: bool = True,
     echo: Callable[[str], None] = print,
     task: Callable | None = None,
+    encoders: dict[str, str] | None = None,
 ) -> JobResult:
     """Run a whole job: plan, skip what is complete, execute the rest, export the leaderboard.
 
     Args:
-        models, datasets, seeds, profile, metrics, sanity: see :func:`plan_runs`.
+        models, datasets, seeds, profile, metrics, sanity, encoders: see :func:`plan_runs`.
         out: the results directory (see :mod:`disbench.results`).
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` ... (passed to training and metrics).
         executor: a :mod:`disbench.executors` executor; default in-process, one run at a time.
@@ -378,12 +485,45 @@ def run_benchmark(
         a :class:`JobResult`.
 
     Raises:
-        UnknownNameError, InvalidInputError: see :func:`plan_runs`.
+        UnknownNameError, InvalidInputError, PluginError: see :func:`plan_runs` (raised before
+            anything is written to ``out``).
+        ResultsStoreError: ``out`` holds a damaged index or one from another version.
+    """
+    specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity, encoders=encoders)
+    result = execute(specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task)
+    if export:
+        result.exports = export_all(result.records, Path(out), echo=echo)
+    return result
+
+
+def execute(
+    specs: list[dict],
+    *,
+    out: str | Path = "results",
+    device: str = "auto",
+    executor=None,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+    task: Callable | None = None,
+) -> JobResult:
+    """Execute planned run specs into the results directory ``out``: skip the complete ones,
+    resume the interrupted, retry the failed, isolate failures, index every run.
+
+    The one way work is done: ``disbench run`` (:func:`run_benchmark`) and ``disbench study``
+    (:func:`disbench.study.run_study`) both come here.
+
+    Args:
+        specs: run specs (:func:`plan_runs`, :func:`train_spec`).
+        out, device, executor, progress, echo, task: see :func:`run_benchmark`.
+
+    Returns:
+        a :class:`JobResult` (records in the order of ``specs``).
+
+    Raises:
         ResultsStoreError: ``out`` holds a damaged index or one from another version.
     """
     from disbench.executors import LocalExecutor
 
-    specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity)
     store = ResultsStore(out)
     executor = executor or LocalExecutor()
     records: dict[str, RunRecord] = {}
@@ -410,12 +550,9 @@ def run_benchmark(
             monitor.finished(record.run_id)
             if record.state != "completed":
                 echo(f"run {record.run_id} failed: {record.error}")
-    ordered = [records[s["run_id"]] for s in specs]
-    result = JobResult(ordered, skipped)
+    result = JobResult([records[s["run_id"]] for s in specs], skipped)
     if todo:
         echo(f"{len(todo) - len(result.failed)} of {len(todo)} run(s) finished in {time.time() - start:.0f} s")
-    if export:
-        result.exports = export_all(ordered, Path(out), echo=echo)
     return result
 
 

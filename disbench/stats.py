@@ -24,6 +24,10 @@ distributions come from :mod:`scipy.stats`.
   Friedman test, the Nemenyi critical difference
   ``CD = q_α √(k (k + 1) / (6 N))`` with ``q_α`` the studentized range quantile divided by
   √2 (``scipy.stats.studentized_range``), and the critical-difference diagram.
+* :func:`median_iqr`, :func:`spearman_matrix`, :func:`variance_share` — the summaries of a
+  study (Locatello et al. 2019): median and inter-quartile range per method, Spearman rank
+  correlation between metrics over runs, and the one-way ANOVA share (η²) of a score's
+  variance explained by the hyper-parameter versus the seed.
 """
 
 from __future__ import annotations
@@ -327,6 +331,119 @@ def cd_diagram(summary: RankSummary, *, title: str | None = None):
     ax.set_title(title or f"Average rank over {summary.n_blocks} blocks (Friedman p = {summary.friedman_p:.3g})",
                  fontsize=9)  # fmt: skip
     return fig
+
+# --- study analysis (Locatello et al. 2019) ----------------------------------------------------
+def median_iqr(values) -> tuple[float, float, float]:
+    """Median, first and third quartile of ``values`` (``numpy.percentile``'s linear
+    interpolation, Hyndman & Fan 1996 type 7 — also R's and pandas' default).
+
+    Returns:
+        ``(median, q1, q3)``; the inter-quartile range is ``q3 - q1``. NaN values are dropped;
+        all three are NaN when none is left.
+
+    Raises:
+        InvalidInputError: not 1-d.
+    """
+    x = _vector(values, "values")
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    q1, med, q3 = np.percentile(x, [25, 50, 75])
+    return float(med), float(q1), float(q3)
+
+
+def spearman_matrix(table: pd.DataFrame) -> pd.DataFrame:
+    """Spearman's rank correlation ρ between every pair of columns of ``table``.
+
+    Each pair uses the rows where both columns are present (pairwise complete), through
+    ``scipy.stats.spearmanr`` (ties get average ranks). A pair with fewer than three common
+    rows, or in which a column is constant, has no rank correlation: NaN. The diagonal is 1
+    for every column with at least three values that are not all equal.
+
+    Args:
+        table: float columns (e.g. one per metric), one row per observation (a run).
+
+    Returns:
+        A symmetric float DataFrame indexed and labelled by ``table``'s columns.
+    """
+    cols = list(table.columns)
+    out = pd.DataFrame(np.nan, index=cols, columns=cols, dtype=float)
+    data = table.astype(float)
+    for i, a in enumerate(cols):
+        for b in cols[i:]:
+            pair = data[[a, b]].dropna() if a != b else data[[a]].dropna()
+            x = pair[a].to_numpy()
+            y = pair[b].to_numpy() if a != b else x
+            if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+                continue
+            rho = 1.0 if a == b else float(stats.spearmanr(x, y).statistic)
+            out.loc[a, b] = out.loc[b, a] = rho
+    return out
+
+
+@dataclass(frozen=True)
+class VarianceShare:
+    """How much of a score's variance the groups (hyper-parameter values) explain.
+
+    Attributes:
+        between: η² = SS_between / SS_total, the share explained by the group (the
+            hyper-parameter value); NaN when it cannot be told apart from the seed (see
+            :func:`variance_share`).
+        within: 1 − η², the share left to the seed (variation among runs of one group).
+        f, p: the one-way ANOVA F statistic and its p-value (``scipy.stats.f_oneway``).
+        n_groups, n: groups with at least one value, and values.
+    """
+
+    between: float
+    within: float
+    f: float
+    p: float
+    n_groups: int
+    n: int
+
+
+def variance_share(values, groups) -> VarianceShare:
+    """One-way ANOVA decomposition of ``values`` by ``groups``: the share of the variance
+    explained by the group (η², Cohen 1973) versus the spread within groups.
+
+    ``SS_total = Σ (x − x̄)²`` splits exactly into ``SS_between = Σ_g n_g (x̄_g − x̄)²`` and
+    ``SS_within = Σ_g Σ_{i∈g} (x_i − x̄_g)²``; η² = SS_between / SS_total. In a study the groups
+    are a method's hyper-parameter values and the runs within a group differ only by their
+    seed, so η² is the share of the hyper-parameter and 1 − η² that of the seed (the question
+    of Locatello et al. 2019, Sec. 5.3). η² is biased upwards in small samples (with one run
+    per group it is 1 whatever the data); the F test says whether it is distinguishable
+    from no effect.
+
+    Args:
+        values: 1-d float scores; NaN entries are dropped with their group label.
+        groups: one hashable label per value.
+
+    Returns:
+        :class:`VarianceShare`; ``between``, ``within``, ``f`` and ``p`` are NaN with fewer
+        than two groups, with no group of two or more values (no within-group variation to
+        compare with), or when all values are equal.
+
+    Raises:
+        InvalidInputError: not 1-d, or ``groups`` of another length than ``values``.
+    """
+    x = _vector(values, "values")
+    labels = np.asarray(groups, dtype=object)
+    if labels.shape != x.shape:
+        raise InvalidInputError(f"values and groups must have the same length, got {x.shape} and {labels.shape}")
+    keep = ~np.isnan(x)
+    frame = pd.DataFrame({"x": x[keep], "g": labels[keep]})
+    parts = [g["x"].to_numpy() for _, g in frame.groupby("g", sort=False)]
+    nan = VarianceShare(math.nan, math.nan, math.nan, math.nan, len(parts), int(keep.sum()))
+    if len(parts) < 2 or max(p.size for p in parts) < 2 or np.ptp(frame["x"]) == 0:
+        return nan
+    grand = frame["x"].mean()
+    ss_total = float(((frame["x"] - grand) ** 2).sum())
+    ss_between = float(sum(p.size * (p.mean() - grand) ** 2 for p in parts))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constant groups: scipy warns, F is inf (p 0) or NaN
+        res = stats.f_oneway(*parts)
+    share = min(1.0, ss_between / ss_total)
+    return VarianceShare(share, 1.0 - share, float(res.statistic), float(res.pvalue), len(parts), int(keep.sum()))
 
 
 def _vector(values, name: str) -> np.ndarray:

@@ -12,7 +12,8 @@ initialisation, training noise = ``model.generator``, data = a numpy Generator);
 states, the model, the optimisers and the step are saved in every checkpoint, so a run
 resumed from ``checkpoints/last.pt`` ends with the same parameters as an uninterrupted one
 (bit-exact on the CPU, where deterministic algorithms are enforced; CUDA runs use bf16
-autocast and compiled sub-networks and are reproducible only up to kernel nondeterminism).
+compiled sub-networks and TF32 or bf16 autocast — the profile's ``precision`` — and are
+reproducible only up to kernel nondeterminism).
 """
 
 from __future__ import annotations
@@ -37,7 +38,14 @@ from tqdm.auto import tqdm
 import disbench
 from disbench import data as data_mod
 from disbench.allocator import tune_allocator
-from disbench.device import autocast, compile_submodules, device_description, resolve_device
+from disbench.device import (
+    PRECISIONS,
+    compile_submodules,
+    device_description,
+    effective_precision,
+    precision_context,
+    resolve_device,
+)
 from disbench.errors import DisbenchError, InvalidInputError, MissingFileError
 from disbench.images import save_grid
 from disbench.io import atomic_path, read_json, write_json_atomic
@@ -45,9 +53,9 @@ from disbench.models import Baseline, DatasetInfo, get_model_class
 from disbench.presets import load_preset
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
-OVERRIDABLE = ("steps", "batch_size", "checkpoint_every", "log_every", "model")
+OVERRIDABLE = ("steps", "batch_size", "checkpoint_every", "log_every", "precision", "model")
 # config keys that must match for a run directory to be resumed
-RESUME_KEYS = ("preset", "model", "dataset", "seed", "steps", "batch_size", "hparams")
+RESUME_KEYS = ("preset", "model", "dataset", "seed", "steps", "batch_size", "precision", "hparams")
 GRID_SAMPLES = 64
 GRID_RECONSTRUCTIONS = 8
 TRAVERSAL_STEPS = 10
@@ -79,8 +87,11 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
     """The resolved run config (what ``config.json`` holds).
 
     ``overrides`` replace profile keys (``steps``, ``batch_size``, ``checkpoint_every``,
-    ``log_every``); ``overrides["model"]`` updates the model hyper-parameters. ``"hparams"``
-    holds the model's resolved config (every field of its config dataclass, defaults filled in).
+    ``log_every``, ``precision``); ``overrides["model"]`` updates the model hyper-parameters.
+    ``"hparams"`` holds the model's resolved config (every field of its config dataclass,
+    defaults filled in). ``"precision"`` is the profile's training precision on CUDA
+    (``"float32"``, TF32 allowed, unless the profile says ``"bf16"``); what the run's device
+    did is in its ``env.json``.
 
     Raises:
         UnknownNameError: unknown preset or profile.
@@ -97,6 +108,10 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
             raise InvalidInputError(f"cannot override {key!r}; valid keys: {', '.join(OVERRIDABLE)}")
         if key == "model":
             prof["model"].update(value)
+        elif key == "precision":
+            if value not in PRECISIONS:
+                raise InvalidInputError(f"override precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
+            prof[key] = value
         else:
             if not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"override {key} must be a positive int, got {value!r}")
@@ -114,6 +129,7 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
         "batch_size": prof["batch_size"],
         "checkpoint_every": prof["checkpoint_every"],
         "log_every": prof["log_every"],
+        "precision": prof["precision"],
         "hparams": model_config.to_dict(),
         "supervision": p.supervision,
         "representation": p.representation,
@@ -157,10 +173,11 @@ def train_run(preset: str, *, dataset: str = "dsprites", profile: str = "quick",
     dev = resolve_device(device)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out_dir / "config.json", config)
-    write_json_atomic(out_dir / "env.json", environment(dev))
+    write_json_atomic(out_dir / "env.json", environment(dev, config["precision"]))
     model = build_model(config, ds, seed=seed)
     fit(model, ds, steps=config["steps"], batch_size=config["batch_size"], seed=seed, out_dir=out_dir,
         checkpoint_every=config["checkpoint_every"], log_every=config["log_every"], device=dev,
+        precision=config["precision"],
         progress=progress, desc=f"{config['preset']} s{seed}")
     return out_dir
 
@@ -211,8 +228,9 @@ def build_model(config: dict, dataset, seed: int = 0) -> Baseline:
 # --- the loop -----------------------------------------------------------------------------
 def fit(model: Baseline, dataset, *, steps: int, batch_size: int, seed: int, out_dir: str | Path,
         checkpoint_every: int = 1000, log_every: int = 50, device: str | torch.device = "auto",
-        progress: bool = True, desc: str = "train") -> dict:
-    """Train ``model`` for ``steps`` steps of ``batch_size`` from ``dataset``, writing
+        precision: str = "float32", progress: bool = True, desc: str = "train") -> dict:
+    """Train ``model`` for ``steps`` steps of ``batch_size`` from ``dataset`` in ``precision``
+    (:func:`disbench.device.precision_context`: on CUDA float32 with TF32, or bf16 autocast), writing
     status.json, train_log.csv, checkpoints/last.pt (every ``checkpoint_every`` steps and at
     the end) and, at the end, the PNG grids, in ``out_dir``. Resumes from
     ``out_dir/checkpoints/last.pt`` when it exists.
@@ -246,7 +264,7 @@ def fit(model: Baseline, dataset, *, steps: int, batch_size: int, seed: int, out
                 callback.on_train_start(model, dataset)
             for step in range(state.step, steps):
                 batch, rng_state = stream.get()
-                with autocast(dev):
+                with precision_context(dev, precision):
                     losses = model.training_step(batch, step, state.optimizers)
                     for callback in state.callbacks:
                         losses.update(callback.on_step_end(model, step))
@@ -399,8 +417,9 @@ def write_grids(model, dataset, out_dir: str | Path, seed: int = 0) -> list[Path
     return written
 
 
-def environment(device: torch.device | None = None) -> dict:
-    """What env.json holds: versions, platform, hostname, device, git commit (or None)."""
+def environment(device: torch.device | None = None, precision: str = "float32") -> dict:
+    """What env.json holds: versions, platform, hostname, device, the training precision on
+    that device (:func:`disbench.device.effective_precision`), git commit (or None)."""
     return {
         "disbench": disbench.__version__,
         "python": sys.version.split()[0],
@@ -409,6 +428,7 @@ def environment(device: torch.device | None = None) -> dict:
         "platform": platform.platform(),
         "hostname": socket.gethostname(),
         "device": device_description(device) if device is not None else None,
+        "precision": effective_precision(device, precision) if device is not None else None,
         "cuda": torch.version.cuda,
         "torch_threads": torch.get_num_threads(),
         "git_commit": _git_commit(),
@@ -564,7 +584,10 @@ def _deterministic(device: torch.device):
 
 def _resolved(old_config: dict, key: str):
     """``old_config[key]``; for ``"hparams"`` resolved through the model's config class, so a
-    run directory written before defaults were recorded compares equal (None if unresolvable)."""
+    run directory written before defaults were recorded compares equal (None if unresolvable);
+    a config written before ``precision`` was recorded counts as float32."""
+    if key == "precision":
+        return old_config.get(key, "float32")
     if key != "hparams":
         return old_config.get(key)
     try:

@@ -104,7 +104,7 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
 
 
 def test_bad_hyperparameters_fail_in_the_config():
-    with pytest.raises(InvalidInputError, match="arch must be one of 'conv', 'fc', got 'resnet'"):
+    with pytest.raises(InvalidInputError, match="arch must be one of 'conv', 'conv_dlib', 'fc', got 'resnet'"):
         BetaVAEConfig(arch="resnet")
     with pytest.raises(InvalidInputError, match="optimizer must be one of 'adam', 'rmsprop', 'adagrad'"):
         BetaVAEConfig(optimizer="sgd")

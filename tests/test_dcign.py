@@ -170,3 +170,50 @@ def test_data_output_bias_starts_the_decoder_at_the_mean_intensity(arch):
     torch.testing.assert_close(model.decoder(z).detach(), before + shift)
     model.training_step({**batch, "x": 1 - x}, 1, model.configure_optimizers())  # later steps leave it alone
     torch.testing.assert_close(last_bias(), bias)
+
+
+def test_defaults_follow_the_paper_and_the_reference_code():
+    model = make()
+    assert model.config.invariance_strength == 0.01  # Section 3.2: "a factor of 1/100 works well"
+    np.testing.assert_allclose(model.type_probs, [0.25] * 4)  # uniform batch types (utils.lua default)
+    (opt,) = model.configure_optimizers().values()
+    assert isinstance(opt, torch.optim.Adam)  # rmsprop.lua is Adam(0.9, 0.99) with bias correction
+    assert opt.defaults["lr"] == 5e-4 and tuple(opt.defaults["betas"]) == (0.9, 0.99)
+
+
+def test_invariance_gradient_scale_on_a_toy_batch():
+    """On a clamped batch the clamped dims of μ get 0.01 · (μ_k − mean μ) / B, 100 times
+    smaller than at strength 1; the active dim gets the reconstruction + KL gradient."""
+    ds = Blocks()
+    batch = make().next_batch(ds, 8, np.random.default_rng(3), 0)
+    x, t = torch.from_numpy(batch["x"]), batch["batch_type"]
+    grads = {}
+    for strength in (0.01, 1.0):
+        model = make(invariance_strength=strength)
+        model.set_generator(torch.Generator().manual_seed(0))
+        mu, logvar = model.posterior(x)
+        mu.retain_grad()
+        active = model.active_masks[t]
+        clamped = ClampToBatchMean.apply(mu, active, strength)
+        z = clamped + (0.5 * ClampToBatchMean.apply(logvar, active, strength)).exp() * model.randn(*mu.shape)
+        recon, kl = model.loss_terms(x, model.decode_logits(z), clamped, logvar)
+        (recon + kl).backward()
+        grads[strength] = mu.grad.detach()
+        dev = (mu - mu.mean(0)).detach()
+        torch.testing.assert_close(grads[strength][:, ~active], strength * dev[:, ~active] / 8)
+    torch.testing.assert_close(grads[0.01][:, ~active], grads[1.0][:, ~active] / 100)
+    torch.testing.assert_close(grads[0.01][:, active], grads[1.0][:, active])  # same model, same batch
+    assert grads[0.01][:, active].abs().mean() > 100 * grads[0.01][:, ~active].abs().mean()
+
+
+def test_clamp_and_invariance_gradient_are_float32_under_autocast():
+    h = torch.randn(6, 4).to(torch.bfloat16).requires_grad_(True)
+    active = torch.tensor([True, False, False, True])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = ClampToBatchMean.apply(h, active, 0.01)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out[:, 1], h.detach().float().mean(0)[1].expand(6), rtol=0, atol=0)
+    (grad,) = torch.autograd.grad(out.sum(), h)
+    assert grad.dtype == torch.bfloat16
+    expected = 0.01 * (h.detach().float() - h.detach().float().mean(0)) / 6
+    torch.testing.assert_close(grad[:, 1:3], expected[:, 1:3].to(torch.bfloat16))

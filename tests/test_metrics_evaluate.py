@@ -189,7 +189,7 @@ def test_cli_prints_sanity_table(capsys):
     out = capsys.readouterr().out
     assert rc == 0 and "ground_truth" in out and "factor_vae" in out and "quick" in out
     assert main(["evaluate", "--metrics", "mig"]) == 2
-    assert "either RUN_DIR or --representation" in capsys.readouterr().err
+    assert "give one of RUN_DIR, --representation or --encoder" in capsys.readouterr().err
 
 
 def test_fid_and_kid_come_from_one_fid_call(ds, monkeypatch):

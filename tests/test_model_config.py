@@ -78,9 +78,10 @@ def test_every_field_is_documented_and_the_defaults_are_valid(name):
 
 
 def test_gan_configs_share_the_common_fields():
-    for name in ("acgan", "infogan", "lsgan", "sgan"):
+    for name in ("acgan", "infogan", "infogan_cr", "lsgan", "sgan"):
         assert issubclass(get_model_class(name).config_class, GanConfig)
-    assert DCIGNConfig().optimizer == "rmsprop" and BetaVAEConfig().optimizer == "adam"
+    # DC-IGN's default: Adam(0.9, 0.99), the reference code's rmsprop.lua; the VAE family's: Adam(0.9, 0.999)
+    assert DCIGNConfig().betas == (0.9, 0.99) and BetaVAEConfig().betas == (0.9, 0.999)
 
 
 @pytest.mark.parametrize("preset", list_presets())

@@ -48,7 +48,8 @@ def test_profile_is_a_copy_with_defaults(tmp_path):
     )
     p = load_preset(str(path))
     prof = p.profile("quick")
-    assert prof == {"steps": 5, "batch_size": 2, "checkpoint_every": 1000, "log_every": 50, "model": {}}
+    assert prof == {"steps": 5, "batch_size": 2, "checkpoint_every": 1000, "log_every": 50, "precision": "float32",
+                    "model": {}}
     prof["model"]["beta"] = 9
     assert p.profile("quick")["model"] == {}
 

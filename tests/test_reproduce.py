@@ -49,7 +49,7 @@ def setup(tmp_path, monkeypatch):
     monkeypatch.setattr("disbench.presets.presets_dir", lambda: d)
     trained = []
 
-    def train_run(preset, *, dataset, profile, seed, out_dir, device, progress):
+    def train_run(preset, *, dataset, profile, seed, out_dir, device, progress, overrides=None):
         trained.append((preset, profile, seed))
         write_json_atomic(Path(out_dir) / "status.json", {"state": "completed", "step": 10, "error": None})
 
@@ -87,3 +87,29 @@ def test_unknown_paper(setup, tmp_path, capsys):
         reproduce("nobody", out=tmp_path / "res")
     assert main(["reproduce", "nobody", "--out", str(tmp_path / "res")]) == 2
     assert "unknown paper 'nobody'" in capsys.readouterr().err
+
+
+def test_an_entry_can_name_another_output_of_a_metric(setup, tmp_path, monkeypatch):
+    # "mig.gap" is not a headline score: the run scores "mig" and the table reads "mig.gap"
+    d = tmp_path / "baselines"
+    (d / "a.toml").write_text(PRESET.format(name="a", paper="smith2020", value=0.4).replace('"mig"', '"mig.gap"'))
+    (d / "b.toml").unlink()
+
+    def evaluate_run(run_dir, metrics=None, preset="default", device="auto", random_state=0):
+        assert metrics == ["mig"]
+        write_json_atomic(Path(run_dir) / "metrics.json", {"mig": 0.1, "mig.gap": 0.25, "metric_preset": preset})
+
+    monkeypatch.setattr("disbench.metrics.evaluate_run", evaluate_run)
+    table, _ = reproduce("smith2020", profile="quick", out=tmp_path / "res", progress=False, echo=lambda m: None)
+    row = table.set_index("preset").loc["a"]
+    assert row["metric"] == "mig.gap" and row["disbench_mean"] == 0.25 and row["delta"] == pytest.approx(-0.15)
+
+
+def test_entries_not_rechecked_say_so_in_the_table(setup, tmp_path):
+    d = tmp_path / "baselines"
+    text = PRESET.format(name="a", paper="smith2020", value=0.4) + 'note = "not re-checked: from memory"\n'
+    (d / "a.toml").write_text(text)
+    table, files = reproduce("smith2020", profile="quick", out=tmp_path / "res", progress=False, echo=lambda m: None)
+    assert table.set_index("preset").loc["a", "note"] == "not re-checked: from memory"
+    md = files["md"].read_text()
+    assert "Table 2 (not re-checked)" in md and md.count("not re-checked") == 1  # b's entry has no note

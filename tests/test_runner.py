@@ -61,15 +61,23 @@ def presets(tmp_path, monkeypatch):
     return d
 
 
+class _Calls(list):
+    def __init__(self):
+        super().__init__()
+        self.overrides = {}
+
+
 @pytest.fixture
 def fakes(monkeypatch):
-    """Fake training/scoring; returns the list of (preset, out_dir, resumed_from_step) train calls."""
-    calls = []
+    """Fake training/scoring; returns the list of (preset, out_dir, resumed_from_step) train calls
+    (its ``overrides`` attribute maps each run directory's name to the overrides it was trained with)."""
+    calls = _Calls()
 
-    def train_run(preset, *, dataset, profile, seed, out_dir, device, progress):
+    def train_run(preset, *, dataset, profile, seed, out_dir, device, progress, overrides=None):
         out_dir = Path(out_dir)
         status = json.loads((out_dir / "status.json").read_text()) if (out_dir / "status.json").exists() else {}
         calls.append((preset, out_dir, status.get("step", 0)))
+        calls.overrides[out_dir.name] = overrides
         if status.get("state") == "completed":
             return out_dir
         write_json_atomic(out_dir / "status.json", {"state": "running", "step": 5, "error": None})

@@ -21,10 +21,12 @@ COMMAND_MODULES = {
     "train": "train",
     "evaluate": "evaluate",
     "run": "run",
+    "study": "study",
     "results": "results",
     "leaderboard": "leaderboard",
     "report": "report",
     "reproduce": "reproduce",
+    "check-model": "check_model",
 }
 
 

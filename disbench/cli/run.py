@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 # options that take several space-separated values: --seeds 0 1 2
-LIST_OPTIONS = ("--models", "--datasets", "--seeds", "--metrics")
+LIST_OPTIONS = ("--models", "--encoders", "--datasets", "--seeds", "--metrics")
 
 
 def expand_list_options(args: list[str], names) -> list[str]:
@@ -54,6 +54,25 @@ def parse_seeds(values) -> list[int]:
     return [int(s) for s in seeds]
 
 
+def parse_encoders(values) -> dict[str, str]:
+    """``("name=ref", ...)`` -> ``{name: ref}``.
+
+    Raises:
+        InvalidInputError: an entry without ``=`` or a name given twice.
+    """
+    from disbench.errors import InvalidInputError
+
+    out = {}
+    for value in values:
+        name, sep, ref = value.partition("=")
+        if not sep or not name.strip() or not ref.strip():
+            raise InvalidInputError(f"--encoders takes NAME=package.module:function or NAME=model.pt, got {value!r}")
+        if name.strip() in out:
+            raise InvalidInputError(f"--encoders names {name.strip()!r} twice")
+        out[name.strip()] = ref.strip()
+    return out
+
+
 def executor_options(f):
     """The ``--executor``, ``--workers``, ``--address`` and ``--retries`` options."""
     f = click.option("--retries", default=1, show_default=True, type=int,
@@ -75,8 +94,11 @@ def make_executor(executor_name: str, workers: int, address: str | None, retries
 
 
 @click.command(cls=ListOptionsCommand)
-@click.option("--models", multiple=True, default=("all",), show_default=True,
-              help="Presets to train (space-separated), or 'all' (every preset in baselines/).")
+@click.option("--models", multiple=True, default=(),
+              help="Presets to train (space-separated): names, paths to preset files (./my_method.toml) or presets "
+                   "of installed packages; 'all' (the default without --encoders) = every preset in baselines/.")
+@click.option("--encoders", "encoders", multiple=True, default=(),
+              help="Rows scored without training: NAME=package.module:function or NAME=model.pt (repeatable).")
 @click.option("--datasets", multiple=True, default=("dsprites",), show_default=True, help="Datasets.")
 @click.option("--seeds", multiple=True, default=("0",), show_default=True, help="Seeds (space-separated).")
 @click.option("--profile", default="quick", show_default=True,
@@ -90,23 +112,26 @@ def make_executor(executor_name: str, workers: int, address: str | None, retries
               help="Also score the sanity rows (ground truth, PCA, ICA, raw pixels).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
 @executor_options
-def command(models, datasets, seeds, profile, metrics, device, out, sanity, progress,
+def command(models, encoders, datasets, seeds, profile, metrics, device, out, sanity, progress,
             executor_name, workers, address, retries):  # fmt: skip
     """Train and score baselines; print the leaderboard; write CSV, LaTeX, Markdown, HTML and a report.
 
     \b
     Example:
       disbench run --models all --seeds 0 1 2 --profile quick --out results/
+      disbench run --models ./my_method.toml beta_vae --encoders mine=my_pkg.enc:encode
     Completed runs are skipped, interrupted ones resumed, failed ones retried.
     """
     from disbench.runner import run_benchmark
 
     metric_names = split_values(metrics)
+    rows = parse_encoders(encoders)
+    model_names = split_values(models) or ([] if rows else ["all"])
     result = run_benchmark(
-        split_values(models), split_values(datasets), parse_seeds(seeds), profile,
+        model_names, split_values(datasets), parse_seeds(seeds), profile,
         None if metric_names == ["default"] else metric_names,
         out=out, device=device, executor=make_executor(executor_name, workers, address, retries),
-        sanity=sanity, progress=progress, echo=click.echo,
+        sanity=sanity, progress=progress, echo=click.echo, encoders=rows,
     )  # fmt: skip
     if result.failed:
         raise click.ClickException(

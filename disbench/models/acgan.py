@@ -20,9 +20,12 @@ Architecture: the conv blocks of the other GAN rows (G fc 128 → fc 4·4·64 �
 64-32-32-C, BatchNorm, sigmoid; D conv 32-32-64-64 4×4 stride 2 LeakyReLU → fc 128) and
 Adam lr 2e-4, β1 0.5 (the paper's Appendix uses Adam with lr 0.0002 and β1 0.5).
 
-Representation: the auxiliary class posterior ``P(C | x)`` (K) concatenated with a
-post-hoc encoder's estimate of ``z`` (:mod:`disbench.models.posthoc`, trained on generated
-pairs ``(z, G(z, y))`` in the last ``posthoc_steps`` steps): ``K + z_dim`` dims.
+Representation: the auxiliary classifier's class logits (K; the softmax's input: the
+posterior ``P(C | x)`` up to a per-image constant, without its sum-to-one constraint,
+which would split the class factor over K redundant codes and cut MIG's gap between the
+top two) concatenated with a post-hoc encoder's estimate of ``z``
+(:mod:`disbench.models.posthoc`, trained on generated pairs ``(z, G(z, y))`` in the last
+``posthoc_steps`` steps): ``K + z_dim`` dims.
 Supervision: factor labels.
 """
 
@@ -87,7 +90,7 @@ class ACGAN(GanBaseline):
 
     name = "acgan"
     supervision = "factor labels"
-    representation = "auxiliary class posterior P(c|x) (K) ⊕ post-hoc encoder of z (z_dim): 13-d on dSprites"
+    representation = "auxiliary class logits (K) ⊕ post-hoc encoder of z (z_dim): 13-d on dSprites"
     loss_keys = ("d_loss", "g_loss", "class_loss", "posthoc_loss")
     config_class = ACGANConfig
 
@@ -160,11 +163,10 @@ class ACGAN(GanBaseline):
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """``[P(C | x), E(x)]`` float32 ``(N, K + z_dim)``."""
+        """``[class logits of P(C | x), E(x)]`` float32 ``(N, K + z_dim)``."""
         x = x.to(self.device)
         with eval_mode(self):
-            probs = F.softmax(self.class_head(self.body(x)), dim=1)
-            return torch.cat([probs, self.posthoc(x)], 1).float()
+            return torch.cat([self.class_head(self.body(x)), self.posthoc(x)], 1).float()
 
     def generate(self, n, generator):
         z = self._noise("z", n, generator)
@@ -174,7 +176,7 @@ class ACGAN(GanBaseline):
     def traverse(self, x, num_steps, generator=None):
         """One row per code: class rows k interpolate the one-hot label from the base
         class to class k; noise rows sweep one z dim over [-1, 1]. The base is (argmax
-        P(C|x[0]), E(x[0]) clipped) when ``x`` is given, else drawn. ``(K + z_dim,
+        class logit, E(x[0]) clipped) when ``x`` is given, else drawn. ``(K + z_dim,
         num_steps, C, H, W)``."""
         if generator is None:
             generator = torch.Generator().manual_seed(0)

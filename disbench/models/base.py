@@ -1,10 +1,44 @@
-"""The interface every baseline implements; the training core (``disbench.train``) drives it.
+"""The Baseline contract: what a model class implements; the training core (``disbench.train``) drives it.
 
 A baseline is an ``nn.Module`` that owns its optimisers and does its own optimisation
 inside :meth:`Baseline.training_step` (GANs alternate several optimisers per step;
 multi-phase methods such as Stacked GAN or a post-hoc encoder switch phase by step
 number, so checkpoint/resume stays uniform: the whole state is the module, its
 optimisers, the step and the RNG states).
+
+The contract (checked by ``disbench check-model package.module:Class`` and
+:func:`disbench.testing.check_model`):
+
+Class attributes
+    ``name`` (str), ``supervision`` (``"none"``, ``"factor labels"`` or ``"clamped
+    batches"``), ``representation`` (what :meth:`~Baseline.encode` returns, in words) and
+    ``config_class``: a frozen :class:`~disbench.models.config.BaselineConfig` dataclass
+    whose fields (each with a default and a doc) are the hyper-parameters a preset's
+    ``[profiles.<p>.model]`` table sets. Read them as ``self.config.<field>``.
+Construction
+    ``__init__(info: DatasetInfo, total_steps: int, config: XConfig | None = None)`` calls
+    ``super().__init__(info, total_steps, config)`` and builds the networks. Weights are
+    initialised from the global torch RNG, which the core seeds (``build_model``).
+Training
+    :meth:`~Baseline.configure_optimizers` returns ``{name: optimizer}`` (their states are
+    checkpointed). :meth:`~Baseline.training_step` ``(batch, step, optimizers)`` does one
+    step: ``batch`` holds tensors on the model's device from :meth:`~Baseline.next_batch`
+    (default ``{"x": float32 (B, C, H, W) in [0, 1], "factors": int64 (B, K)}``); update with
+    ``self.optimize(optimizer, loss)``; return ``{term: detached 0-d tensor or float}``
+    (the train log's columns; a non-finite value fails the run).
+Randomness
+    Training noise comes from :attr:`~Baseline.generator` (``self.randn``/``self.rand``);
+    batches from the numpy Generator the core passes to ``next_batch``; both are saved in
+    checkpoints. State that must survive a resume lives in parameters, buffers, optimiser
+    states or a callback's declared state (:mod:`disbench.callbacks`) — never in plain
+    attributes. A run resumed from ``checkpoints/last.pt`` ends bit-identical (CPU).
+Outputs (under ``torch.no_grad``, eval mode)
+    :meth:`~Baseline.encode`: float32 ``(N, C, H, W)`` -> float32 ``(N, num_codes)`` tensor,
+    finite, each row depending only on its image; :attr:`~Baseline.num_codes` is its width.
+    :meth:`~Baseline.sample` ``(n, generator)``: float32 ``(n, C, H, W)`` in [0, 1], all noise
+    from ``generator``. :meth:`~Baseline.traverse` ``(x, num_steps, generator)``:
+    ``(num_codes, num_steps, C, H, W)``. :meth:`~Baseline.reconstruct`: images like ``x``, or
+    None.
 
 Images at this boundary are float32 in [0, 1], shape ``(N, C, H, W)``.
 """

@@ -11,10 +11,11 @@ latents; both are averaged over the batch. β = 4 and 10 latents on dSprites (Hi
 al. 2017, Table 1 / Appendix A.4).
 
 Architecture: by default the convolutional encoder/decoder of
-:mod:`disbench.models.nets` (Locatello et al. 2019 with the paper's 4×4 kernels; see the
-deviation note there) — ``arch = "conv"``. ``arch = "fc"`` gives Higgins et al.'s own
-fully connected dSprites network (1200-1200 / 1200-1200-1200 tanh) used by the ``paper``
-profile.
+:mod:`disbench.models.nets` as Locatello et al. 2019's table states it (4×4 kernels) —
+``arch = "conv"``; ``arch = "conv_dlib"`` is the network of disentanglement_lib's code
+(2×2 kernels in the third and fourth encoder convolutions), which the ``study`` profiles use.
+``arch = "fc"`` gives Higgins et al.'s own fully connected dSprites network (1200-1200 /
+1200-1200-1200 tanh) used by the ``paper`` profile.
 
 Representation (``encode``): the posterior mean μ(x), ``num_latents``-d.
 """
@@ -38,7 +39,8 @@ TRAVERSAL_RANGE = 3.0  # latent traversals cover ±3 prior standard deviations
 class VAETrainingConfig(BaselineConfig):
     """Architecture and optimiser of the VAE family (shared by :class:`BetaVAEConfig` and DC-IGN's)."""
 
-    arch: str = param("conv", '"conv" (Locatello et al. 2019, Table 1) or "fc" (Higgins et al. 2017, Appendix A)')
+    arch: str = param("conv", '"conv" (Locatello et al. 2019, Appendix Table 2: 4×4 kernels), "conv_dlib" '
+                              "(disentanglement_lib's code: 2×2 in conv 3-4) or \"fc\" (Higgins et al. 2017, Appendix A)")
     optimizer: str = param("adam", '"adam", "rmsprop" or "adagrad"')
     lr: float = param(1e-4, "learning rate (per step)")
     betas: tuple[float, float] = param((0.9, 0.999), "Adam's (β1, β2)")

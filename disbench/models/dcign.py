@@ -12,26 +12,45 @@ ground-truth-factor datasets):
    *clamped mini-batch* through the dataset interface: one factor combination is drawn,
    then the active factor(s) are redrawn per example, all others stay fixed.
    Batch-type schedule: extrinsic factors with weight 1 each, the intrinsic type with
-   weight ``intrinsic_weight`` (the paper selects batch types "in a ratio of about
-   1:1:1:10, azimuth:elevation:lighting:intrinsic" because the intrinsic block is much
-   larger; the reference code's ``shape_bias_amount`` is 15). Datasets without an
-   intrinsic factor use plain (all-factors) batches for the intrinsic type.
+   weight ``intrinsic_weight``. The paper (Section 3.1) selects batch types "in a ratio of
+   about 1:1:1:10, azimuth:elevation:lighting:intrinsic" because its intrinsic block
+   (~200 latents) is much larger than the three extrinsic ones; the reference code's
+   default draws the four types uniformly (``utils.lua``, ``load_random_mv_batch``;
+   1:1:1:16 only with ``--shape_bias``). Our default and the ``paper`` profile are
+   uniform, weight 1 per factor: on dSprites the intrinsic block is 6 latents for one
+   factor (shape), and 1:…:10 would make 10/14 of the batches shape-only (at most 3
+   distinct images each) and leave each extrinsic latent active in ~7 % of the steps.
+   Datasets without an intrinsic factor use plain (all-factors) batches for the
+   intrinsic type.
 3. The encoder outputs (μ and log σ², as in the reference code where the clamp sits on
-   both heads) of the dims *not* assigned to the active type are replaced by their batch
-   mean before sampling and decoding ("clamped"); the active dims pass through.
+   both heads) of the dims *not* assigned to the active type are replaced by their
+   **batch mean** before sampling and decoding ("clamped"); the active dims pass through.
+   The mean is the paper's target (Section 3.1, step 5: "replace the values z_i ≠ z_train
+   with their averages over the entire batch"); the reference code's forward clamp copies
+   the batch's *first* sample instead (``SelectiveOutputClamp.lua``: ``output[i] =
+   input[1]``). We follow the paper; the two agree in expectation over the batch order.
 4. In the backward pass the gradient of each clamped dim is *replaced* by its deviation
-   from the batch mean ("invariance targeting", Section 3.1): for example k,
+   from the batch mean ("invariance targeting", Section 3.2): for example k,
    ``grad h_k = invariance_strength · (h_k − mean_j h_j) / B`` — exactly the gradient of
    ``invariance_strength/(2B) · Σ_k ||h_k − h̄||²`` (B = batch size; the 1/B matches
-   our batch-mean loss to the reference code's batch-sum loss). The decoder's and KL's
-   gradients for those dims are discarded; active dims get the ordinary gradient.
-   Implemented as the custom autograd Function :class:`ClampToBatchMean`. (The
-   reference code's default ``invariance_strength`` is 0, i.e. clamped gradients are
-   zeroed; the paper's text uses the deviation, our default 1.)
+   our batch-mean loss to the reference code's batch-sum loss, so the ratio to the
+   reconstruction gradient is the reference's). The decoder's and KL's gradients for those
+   dims are discarded; active dims get the ordinary gradient. Section 3.2: "This
+   regularizing force needs to be scaled to be much smaller than the true training
+   signal, otherwise it can overwhelm the reconstruction goal. Empirically, a factor of
+   1/100 works well" — our default ``invariance_strength`` is 0.01 (the reference code's
+   ``SelectiveGradientFilter.lua`` multiplies by ``invariance_strength``, 0 unless set on
+   the command line). Implemented as the custom autograd Function
+   :class:`ClampToBatchMean`, which computes the clamp and this gradient in float32 even
+   under bf16 autocast (the deviations from the mean are small differences of similar
+   numbers).
 
-Warm-up: the reference code's clamped-batch trainer (``monovariant_main.lua``) is meant to
-start from a VAE pre-trained on ordinary batches (``main.lua``); ``warmup_fraction`` of the
-steps (0 by default) do that here: ordinary batches of all factors, every dim active.
+Warm-up: the reference code's clamped-batch trainer (``monovariant_main.lua``: "Ideally
+preload model trained using main.lua") is meant to start from a VAE trained on ordinary
+batches (``main.lua``; the README: "pre-training the network with main.lua followed by
+monovariant_main.lua gives better results"); neither gives its length. ``warmup_fraction``
+of the steps do that here: ordinary batches of all factors, every dim active. The
+``paper`` profile uses 0.1 (30,000 of 300,000 steps; why that long: see the preset).
 
 Leaving the early posterior collapse in a short run (the ``quick`` profile; both switches
 are off by default and in the ``paper`` profile):
@@ -53,10 +72,13 @@ are off by default and in the ``paper`` profile):
   Section 3.1). A weaker alternative to the above: with the ordinary warm-up it left the
   collapse after ~150-200 steps in two of our three runs and not in the third.
 
-Objective otherwise as a VAE (β = 1): Bernoulli BCE + KL, batch-averaged. The paper's
-network (96 feature maps, 5×5 convs with max pooling, 200 latents, 150×150 inputs,
-RMSprop lr 5e-4, batch 20) was for faces; we use the shared conv architecture of
-:mod:`disbench.models.nets` for 64×64 inputs.
+Objective otherwise as a VAE (β = 1): Bernoulli BCE + KL, batch-averaged. Optimiser of the
+reference code: its ``rmsprop.lua`` is Adam-like — m ← 0.9·m + 0.1·g, v ← 0.99·v + 0.01·g²,
+bias-corrected, lr 5e-4 (``momentumDecay`` 0.1, ``updateDecay`` 0.01 in
+``monovariant_main.lua``), i.e. Adam(lr 5e-4, betas (0.9, 0.99)) up to where ε enters
+(inside the square root there) — not torch's RMSprop. The paper's network (96 feature
+maps, 5×5 convs with max pooling, 200 latents, 150×150 inputs, batch 20) was for faces; we
+use the shared conv architecture of :mod:`disbench.models.nets` for 64×64 inputs.
 
 Representation (``encode``): the posterior mean μ(x) of all dims (unclamped).
 """
@@ -76,10 +98,15 @@ from disbench.models.config import param
 
 class ClampToBatchMean(torch.autograd.Function):
     """Forward: columns outside ``active`` replaced by their batch mean. Backward: active
-    columns pass the incoming gradient; the others get ``strength · (h − mean) / B``."""
+    columns pass the incoming gradient; the others get ``strength · (h − mean) / B``.
+
+    ``h``: ``(B, D)`` (computed and returned in float32, or float64 for float64 input),
+    ``active``: bool ``(D,)``; the gradient returned for ``h`` has ``h``'s dtype."""
 
     @staticmethod
     def forward(ctx, h: torch.Tensor, active: torch.Tensor, strength: float):
+        ctx.in_dtype = h.dtype
+        h = h.to(torch.promote_types(h.dtype, torch.float32))
         mean = h.mean(0, keepdim=True)
         ctx.save_for_backward(h, mean, active)
         ctx.strength = strength
@@ -89,7 +116,7 @@ class ClampToBatchMean(torch.autograd.Function):
     def backward(ctx, grad_out):
         h, mean, active = ctx.saved_tensors
         invariance = (h - mean) * (ctx.strength / h.shape[0])
-        return torch.where(active, grad_out, invariance.to(grad_out.dtype)), None, None
+        return torch.where(active, grad_out.to(h.dtype), invariance).to(ctx.in_dtype), None, None
 
 
 @dataclass(frozen=True)
@@ -99,16 +126,20 @@ class DCIGNConfig(VAETrainingConfig):
     num_intrinsic: int = param(6, "size of the intrinsic latent block (dims)")
     intrinsic_factors: tuple[str, ...] = param(
         ("shape",), "factors the intrinsic block represents (names absent from the dataset are ignored)")
-    intrinsic_weight: float = param(10.0, "schedule weight of intrinsic batches (extrinsic factors weigh 1 each; "
-                                          "Sec. 3.1's ratio ~1:1:1:10)")
-    invariance_strength: float = param(1.0, "scale of the invariance gradient of clamped dims (Sec. 3.1)")
+    intrinsic_weight: float = param(1.0, "schedule weight of intrinsic batches (extrinsic factors weigh 1 each); "
+                                         "1 = uniform, the reference code's default (the paper's faces: ~10)")
+    invariance_strength: float = param(0.01, "scale of the invariance gradient of clamped dims (Sec. 3.2: "
+                                             "'a factor of 1/100 works well')")
     warmup_fraction: float = param(0.0, "leading fraction of the steps on ordinary (unclamped) batches, in [0, 1)")
     kl_warmup_fraction: float = param(0.0, "leading fraction of the steps over which the KL weight rises "
                                             "linearly to 1 (Bowman et al. 2016), in [0, 1]; 0: none")
     data_output_bias: bool = param(False, "initialise the decoder's output bias from the first batch's mean "
                                           "intensity (module docstring)")
-    optimizer: str = param("rmsprop", '"adam", "rmsprop" or "adagrad" (the reference code: RMSprop)')
+    optimizer: str = param("adam", '"adam", "rmsprop" or "adagrad" (the reference code\'s rmsprop.lua is Adam '
+                                   'with betas (0.9, 0.99): module docstring)')
     lr: float = param(5e-4, "learning rate (per step; the reference code: 5e-4)")
+    betas: tuple[float, float] = param((0.9, 0.99), "Adam's (β1, β2); the reference rmsprop.lua's "
+                                                    "momentumDecay 0.1 / updateDecay 0.01")
 
 
 @register

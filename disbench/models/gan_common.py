@@ -149,14 +149,17 @@ class GanBaseline(Baseline):
 
 
 @contextlib.contextmanager
-def eval_mode(module):
-    """Context manager putting ``module`` in eval mode and restoring its mode after."""
-    was_training = module.training
-    module.eval()
+def eval_mode(*modules):
+    """Context manager putting ``modules`` in eval mode and restoring their modes after;
+    yields the first."""
+    was_training = [m.training for m in modules]
+    for m in modules:
+        m.eval()
     try:
-        yield module
+        yield modules[0]
     finally:
-        module.train(was_training)
+        for m, mode in zip(modules, was_training, strict=True):
+            m.train(mode)
 
 
 # --- losses ------------------------------------------------------------------------------

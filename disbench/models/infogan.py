@@ -21,6 +21,15 @@ deconvs 64-32-32-1 (4×4, stride 2, BatchNorm, sigmoid output), D/Q conv 32-32-6
 β1 = 0.5, batch 64, λ = 0.05 for both players, and two generator updates per
 discriminator update on the same noise (as that code does).
 
+Spectral normalisation (Miyato et al. 2018): that code normalises every layer of the
+discriminator body, of the D head and of the Q head (``network.py``,
+``InfoGANDiscriminator``: ``sn_op`` on every ``conv2d``/``linear``), with one power
+iteration per training step, and its D learning rate of 2e-3 was tuned with it.
+``spectral_norm = true`` does the same with torch's parametrisation: in the discriminator
+step each layer runs once (the body and D head on real and generated images together — D
+has no batch norm, so this equals two passes), which is one power iteration per step, and
+the generator updates see D in eval mode, which reuses the step's singular vectors.
+
 Representation: ``encode(x)`` = Q's code means on real images (``num_codes``-d).
 """
 
@@ -44,7 +53,7 @@ from disbench.models.gan_common import (
     frozen,
     linspace_traversal,
 )
-from disbench.models.nets import GanDiscriminatorBody, GanGenerator, dcgan_init
+from disbench.models.nets import GanDiscriminatorBody, GanGenerator, dcgan_init, spectral_norm_layers
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,8 @@ class InfoGANConfig(GanConfig):
     beta1: float = param(0.5, "Adam β1 (β2 = 0.999)")
     generator_steps: int = param(2, "generator updates per discriminator update (same noise)")
     q_std: float = param(1.0, "fixed standard deviation σ of Q's factored Gaussian")
+    spectral_norm: bool = param(True, "spectral norm (1 power iteration per step) on every layer of the D body, "
+                                      "D head and Q head, as the InfoGAN-CR code")
 
 
 @register
@@ -83,6 +94,9 @@ class InfoGAN(GanBaseline):
                                     nn.Linear(128, c.num_codes))
         dcgan_init(self.d_head)
         dcgan_init(self.q_head)
+        if c.spectral_norm:
+            for m in self.discriminator_modules():
+                spectral_norm_layers(m)
 
     @property
     def num_codes(self) -> int:
@@ -109,21 +123,32 @@ class InfoGAN(GanBaseline):
     def training_step(self, batch, step, optimizers):
         x, c, z = batch["x"], batch["c"], batch["z"]
         gen_in = torch.cat([c, z], 1)
-        # discriminator and Q
-        x_fake = self.net_g(gen_in).detach()
-        h_real, h_fake = self.body(x), self.body(x_fake)
-        d_adv = bce_real(self.d_head(h_real)) + bce_fake(self.d_head(h_fake))
-        d_info = self.q_nll(self.q_head(h_fake), c)
-        weight = self.config.info_weight
-        self.optimize(optimizers["discriminator"], d_adv + weight * d_info)
-        # generator (several updates on the same noise, as in the InfoGAN-CR code)
-        with frozen(*self.discriminator_modules()):
+        d_adv = self.discriminator_step(x, gen_in, c, optimizers["discriminator"])
+        # generator (several updates on the same noise, as in the InfoGAN-CR code); D frozen and in
+        # eval mode (no batch norm in D: eval mode only stops spectral norm's power iteration)
+        with frozen(*self.discriminator_modules()), eval_mode(*self.discriminator_modules()):
             for _ in range(self.config.generator_steps):
-                h = self.body(self.net_g(gen_in))
-                g_adv = bce_real(self.d_head(h))
-                g_info = self.q_nll(self.q_head(h), c)
-                self.optimize(optimizers["generator"], g_adv + weight * g_info)
-        return self.losses(d_loss=d_adv, g_loss=g_adv, info_loss=g_info)
+                g_loss, terms = self.generator_loss(batch, gen_in, c)
+                self.optimize(optimizers["generator"], g_loss)
+        return self.losses(d_loss=d_adv, **terms)
+
+    def discriminator_step(self, x, gen_in, c, optimizer) -> torch.Tensor:
+        """One update of D and Q on real ``x`` and ``G(gen_in)``; returns D's adversarial loss.
+        Each layer runs once (the body and D head on both halves together, Q on the generated
+        half): one spectral-norm power iteration per step."""
+        x_fake = self.net_g(gen_in).detach()
+        h = self.body(torch.cat([x, x_fake.to(x.dtype)]))
+        logit_real, logit_fake = self.d_head(h).chunk(2)
+        d_adv = bce_real(logit_real) + bce_fake(logit_fake)
+        self.optimize(optimizer, d_adv + self.config.info_weight * self.q_nll(self.q_head(h[len(x):]), c))
+        return d_adv
+
+    def generator_loss(self, batch, gen_in, c) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """G's objective ``BCE(D(G(c, z)), real) + λ·(−log Q(c | G(c, z)))`` and its
+        unweighted terms ``{"g_loss", "info_loss"}`` for the log."""
+        h = self.body(self.net_g(gen_in))
+        g_adv, g_info = bce_real(self.d_head(h)), self.q_nll(self.q_head(h), c)
+        return g_adv + self.config.info_weight * g_info, {"g_loss": g_adv, "info_loss": g_info}
 
     # --- representation and sampling ----------------------------------------------------
     @torch.no_grad()

@@ -1,17 +1,23 @@
 """Shared network blocks: convolutional encoder / decoder (and discriminator trunks).
 
-The default architecture is the one of the large-scale disentanglement study
-(Locatello et al. 2019, ICML, Table 1; also Burgess et al. 2018 with 32-32-32-32 channels)
-for 64×64 inputs:
+The convolutional architecture is the one of the large-scale disentanglement study
+(Locatello et al. 2019, ICML, Appendix Table 2; also Burgess et al. 2018 with 32-32-32-32
+channels) for 64×64 inputs, in two variants:
 
+    ``arch = "conv"`` (the paper's table):
     encoder: conv 32 4×4 s2 -> conv 32 4×4 s2 -> conv 64 4×4 s2 -> conv 64 4×4 s2
              (64 -> 32 -> 16 -> 8 -> 4 pixels), ReLU, flatten 1024 -> fc 256 ReLU -> fc out
     decoder: fc 256 ReLU -> fc 1024 ReLU -> reshape 64×4×4 -> deconv 64 4×4 s2 -> deconv 32
              4×4 s2 -> deconv 32 4×4 s2 -> deconv C 4×4 s2 (logits)
 
-Deviation note: disentanglement_lib's ``conv_encoder`` uses 2×2 kernels in its third and
-fourth convolutions although the paper's table says 4×4; we use 4×4 everywhere, as the
-paper states (padding 1 keeps the exact halving).
+    ``arch = "conv_dlib"`` (the code that produced the published numbers): as above but the
+    third and fourth encoder convolutions are 2×2 (stride 2, no padding), as in
+    disentanglement_lib's ``methods/shared/architectures.py`` ``conv_encoder`` and its
+    published models (disentanglement_lib issue #23, pull request #35). The decoders agree.
+
+Parameter counts for one channel and 10 latents: encoder 382,932 (``conv``) or 309,204
+(``conv_dlib``), decoder 381,313 (``tests/test_architectures.py`` derives them layer by
+layer from the tables).
 
 Also the fully connected architecture of Higgins et al. 2017 (ICLR), Table 1 / Appendix A
 for dSprites: encoder 1200-1200 ReLU, decoder 1200-1200-1200 tanh (``arch = "fc"``).
@@ -28,6 +34,9 @@ import torch
 from torch import nn
 
 CONV_CHANNELS = (32, 32, 64, 64)
+#: kernel sizes of the four encoder convolutions: the paper's table, disentanglement_lib's code
+KERNELS_PAPER = (4, 4, 4, 4)
+KERNELS_DLIB = (4, 4, 2, 2)
 
 
 class ConvEncoder(nn.Module):
@@ -40,16 +49,18 @@ class ConvEncoder(nn.Module):
         hidden: width of the fc layer after the trunk.
         norm: ``"none"`` or ``"batch"`` (batch norm after convs 2-4, for discriminators).
         activation: ``"relu"`` or ``"lrelu"`` (LeakyReLU 0.2, for discriminators).
+        kernels: the convolutions' kernel sizes, 4 or 2 (stride 2 and padding 1 or 0: each
+            halves the side exactly, as TensorFlow's "same" padding does).
     """
 
     def __init__(self, observation_shape, out_dim: int, channels=CONV_CHANNELS, hidden: int = 256,
-                 norm: str = "none", activation: str = "relu"):
+                 norm: str = "none", activation: str = "relu", kernels=KERNELS_PAPER):
         super().__init__()
         c, h, w = observation_shape
         layers: list[nn.Module] = []
         prev = c
-        for i, ch in enumerate(channels):
-            layers.append(nn.Conv2d(prev, ch, 4, stride=2, padding=1))
+        for i, (ch, k) in enumerate(zip(channels, kernels, strict=True)):
+            layers.append(nn.Conv2d(prev, ch, k, stride=2, padding=(k - 2) // 2))
             if norm == "batch" and i > 0:
                 layers.append(nn.BatchNorm2d(ch))
             layers.append(_act(activation))
@@ -126,11 +137,18 @@ class FCDecoder(nn.Module):
         return self.net(z).view(-1, *self.shape)
 
 
-ARCHS = {"conv": (ConvEncoder, ConvDecoder), "fc": (FCEncoder, FCDecoder)}
+class DlibConvEncoder(ConvEncoder):
+    """:class:`ConvEncoder` with disentanglement_lib's kernels (4, 4, 2, 2): ``arch = "conv_dlib"``."""
+
+    def __init__(self, observation_shape, out_dim: int):
+        super().__init__(observation_shape, out_dim, kernels=KERNELS_DLIB)
+
+
+ARCHS = {"conv": (ConvEncoder, ConvDecoder), "conv_dlib": (DlibConvEncoder, ConvDecoder), "fc": (FCEncoder, FCDecoder)}
 
 
 def make_encoder(arch: str, observation_shape, out_dim: int) -> nn.Module:
-    """Encoder of architecture ``arch`` (``"conv"`` or ``"fc"``).
+    """Encoder of architecture ``arch`` (``"conv"``, ``"conv_dlib"`` or ``"fc"``).
 
     Raises:
         UnknownNameError: unknown ``arch``.
@@ -139,7 +157,7 @@ def make_encoder(arch: str, observation_shape, out_dim: int) -> nn.Module:
 
 
 def make_decoder(arch: str, observation_shape, in_dim: int) -> nn.Module:
-    """Decoder of architecture ``arch`` (``"conv"`` or ``"fc"``), returning pixel logits."""
+    """Decoder of architecture ``arch`` (a key of :data:`ARCHS`), returning pixel logits."""
     return _arch(arch)[1](observation_shape, in_dim)
 
 
@@ -228,6 +246,19 @@ class GanDiscriminatorBody(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.conv(x))
+
+
+def spectral_norm_layers(module: nn.Module) -> nn.Module:
+    """Spectral normalisation (Miyato et al. 2018) on every conv and linear layer of
+    ``module``, in place, with torch's ``nn.utils.parametrizations.spectral_norm`` (one
+    power iteration per forward pass in training mode, none in eval mode). Call it after
+    the weights are initialised. Returns ``module``."""
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    for m in list(module.modules()):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            spectral_norm(m)
+    return module
 
 
 def dcgan_init(module: nn.Module, std: float = 0.02) -> None:

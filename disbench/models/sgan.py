@@ -26,9 +26,13 @@ Training, by step number (so checkpoints resume uniformly):
 2. ``independent`` (``independent_steps``): both levels trained at once but separately,
    ``D1`` comparing ``E0(x)`` with ``G1(y, z1)``, and ``G0`` conditioned on the *real*
    features ``h1 = E0(x)`` (Sec. 3.4, "independent training").
-3. ``joint`` (the remaining steps): ``G0`` conditioned on ``G1``'s output ``ĥ1`` (Sec. 3.4,
-   "joint training"); as in ``train_joint.py`` each generator is updated with its own
-   level's loss (``ĥ1`` enters ``L_G_0`` as a constant).
+3. ``joint`` (the remaining steps): ``G0`` conditioned on ``G1``'s output ``ĥ1`` (Sec. 3.4:
+   after independent training, "the whole model end-to-end"). ``G0`` is updated with
+   ``L_G_0``; ``G1`` with ``L_G_1 + joint_lower_weight · L_G_0``, the lower level's loss
+   reaching ``G1`` through ``ĥ1`` (in ``G0``'s input and in ``L_cond_0``'s target). The
+   authors' CIFAR code uses 0.01 (``cifar/train_joint.py``: ``loss_gen1 + 0.01 *
+   loss_gen0``), the ``paper`` profile's value; their MNIST code updates ``G1`` with
+   ``loss_gen1`` only (``mnist/train_joint.py``), which is ``joint_lower_weight = 0``.
 
 Architecture for 64×64 dSprites (the official MNIST nets are for 28×28): E0 is the conv
 encoder of the VAE rows (conv 32-32-64-64 4×4 stride 2 ReLU → fc 256 ReLU → fc ``h1_dim``)
@@ -37,7 +41,13 @@ ReLU as in the official G1; G0 embeds ``z0`` by fc 128 (BN, ReLU), concatenates 
 runs the GAN generator of the other rows (fc 128 → fc 4·4·64 → deconvs 64-32-32-C,
 sigmoid); D1 fc 256-256 ReLU as in the official D1; D0 is the conv body of the other rows.
 
-Representation: ``encode(x) = [E0(x), Q0(x)]`` (``h1_dim + z0_dim``). Supervision: factor labels.
+Representation: SGAN's own latents inverted, as the ACGAN row scores its class code and
+the noise: ``encode(x) = [E1(E0(x)), Q1(E0(x)), Q0(x)]`` — the class logits of the
+encoder's top (K; logits rather than the softmax posterior, whose K probabilities sum to
+one and so split one factor over K redundant codes), ``Q1``'s estimate of ``z1`` from the
+features of ``x``, and ``Q0``'s estimate of ``z0`` from ``x``: ``K + z1_dim + z0_dim``
+dims. (The encoder features ``E0(x)`` themselves are not scored: they come from a
+supervised classifier that GAN training never updates.) Supervision: factor labels.
 """
 
 from __future__ import annotations
@@ -118,6 +128,8 @@ class StackedGANConfig(GanConfig):
     adv_weight: float = param(1.0, "λ_adv, weight of the adversarial terms (Sec. 3.2)")
     cond_weight: float = param(1.0, "λ_cond, weight of the conditional terms (Sec. 3.2)")
     ent_weight: float = param(10.0, "λ_ent, weight of the entropy (noise reconstruction) terms (Sec. 3.3)")
+    joint_lower_weight: float = param(0.01, "weight of L_G0 in G1's joint-phase update (the authors' "
+                                            "cifar/train_joint.py: 0.01; their MNIST script: 0, ĥ1 a constant)")
 
 
 @register
@@ -130,7 +142,7 @@ class StackedGAN(GanBaseline):
 
     name = "sgan"
     supervision = "factor labels"
-    representation = "encoder features h1 = E0(x) ⊕ Q0's estimate of z0 (h1_dim + z0_dim)"
+    representation = "class logits E1(E0(x)) (K) ⊕ Q1's estimate of z1 from E0(x) ⊕ Q0's estimate of z0 from x"
     loss_keys = ("encoder_loss", "d_loss", "g_loss", "cond_loss", "ent_loss")
     config_class = StackedGANConfig
 
@@ -162,7 +174,7 @@ class StackedGAN(GanBaseline):
 
     @property
     def num_codes(self) -> int:
-        return self.config.h1_dim + self.config.z0_dim
+        return self.num_classes + self.config.z1_dim + self.config.z0_dim
 
     def phase_schedule(self):
         c = self.config
@@ -193,7 +205,7 @@ class StackedGAN(GanBaseline):
         with torch.no_grad():
             h1_real = self.enc0(x)
         h1_fake = self._gen1(y, z1)
-        cond0 = h1_real if phase == "independent" else h1_fake.detach()
+        cond0 = h1_real if phase == "independent" else scale_gradient(h1_fake, c.joint_lower_weight)
         x_fake = self.gen0(cond0, z0)
         # discriminators (and Q heads)
         d_terms = []
@@ -204,7 +216,7 @@ class StackedGAN(GanBaseline):
                            + c.ent_weight * F.mse_loss(q, z))
         d_loss = d_terms[0] + d_terms[1]
         self.optimize(optimizers["discriminator"], d_loss)
-        # generators, each with its own level's loss
+        # generators: each level's loss; in the joint phase G1 also gets joint_lower_weight · L_G_0
         with frozen(self.disc1, self.disc0):
             adv1, q1 = self.disc1(h1_fake)
             adv0, q0 = self.disc0(x_fake)
@@ -216,10 +228,11 @@ class StackedGAN(GanBaseline):
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """``[E0(x), Q0(x)]`` float32 ``(N, h1_dim + z0_dim)``."""
+        """``[E1(E0(x)) logits, Q1(E0(x)), Q0(x)]`` float32 ``(N, K + z1_dim + z0_dim)``."""
         x = x.to(self.device)
         with eval_mode(self):
-            return torch.cat([self.enc0(x), self.disc0(x)[1]], 1).float()
+            h1 = self.enc0(x)
+            return torch.cat([self.enc1(h1), self.disc1(h1)[1], self.disc0(x)[1]], 1).float()
 
     def generate(self, n, generator):
         h1 = self._gen1(self._labels(n, generator), self._noise("z1", n, generator))
@@ -227,21 +240,37 @@ class StackedGAN(GanBaseline):
 
     @torch.no_grad()
     def traverse(self, x, num_steps, generator=None):
-        """One row per code of :meth:`encode`: ``h1`` dims swept over their 5-95 %
-        range on 256 generated features, ``z0`` dims over [0, 1]; the base is ``encode(x[0])``
-        when ``x`` is given, else drawn. ``(h1_dim + z0_dim, num_steps, C, H, W)``."""
+        """One row per code of :meth:`encode`: class rows k interpolate ``G1``'s one-hot input
+        from the base class to class k; ``z1`` and ``z0`` rows sweep one dim over [0, 1]. The
+        base is (argmax class, ``Q1`` and ``Q0`` estimates clipped to [0, 1]) of ``x[0]`` when
+        given, else drawn. ``(K + z1_dim + z0_dim, num_steps, C, H, W)``."""
         if generator is None:
             generator = torch.Generator().manual_seed(0)
+        k = self.num_classes
+        y, z1, z0 = self._labels(1, generator), self._noise("z1", 1, generator), self._noise("z0", 1, generator)
+        if x is not None and len(x):
+            codes = self.encode(x[:1])
+            y = codes[:, :k].argmax(1)
+            z1, z0 = codes[:, k:k + self.config.z1_dim].clamp(0, 1), codes[:, k + self.config.z1_dim:].clamp(0, 1)
+        base = torch.cat([F.one_hot(y, k).to(z1.dtype), z1, z0], 1)[0]
+        t = torch.linspace(0, 1, num_steps, device=self.device)[:, None]
+        rows = []
         with eval_mode(self):
-            ref = self._gen1(self._labels(256, generator), self._noise("z1", 256, generator))
-            lo, hi = torch.quantile(ref, 0.05, dim=0), torch.quantile(ref, 0.95, dim=0)
-            if x is not None and len(x):
-                base = self.encode(x[:1])[0]
-            else:
-                base = torch.cat([ref[0], self._noise("z0", 1, generator)[0]])
-            rows, h1_dim = [], self.config.h1_dim
             for i in range(self.num_codes):
-                low, high = (float(lo[i]), float(hi[i])) if i < h1_dim else (0.0, 1.0)
-                codes = linspace_traversal(base, i, low, high, num_steps)
-                rows.append(self.gen0(codes[:, :h1_dim], codes[:, h1_dim:]))
+                codes = base.repeat(num_steps, 1)
+                if i < k:
+                    target = F.one_hot(torch.tensor(i, device=self.device), k).to(codes.dtype)
+                    codes[:, :k] = (1 - t) * codes[:, :k] + t * target
+                else:
+                    codes = linspace_traversal(base, i, 0.0, 1.0, num_steps)
+                h1 = self.gen1(codes[:, : k + self.config.z1_dim])
+                rows.append(self.gen0(h1, codes[:, k + self.config.z1_dim:]))
         return torch.stack(rows).float()
+
+
+def scale_gradient(t: torch.Tensor, weight: float) -> torch.Tensor:
+    """``t`` in the forward pass; its gradient times ``weight`` in the backward pass
+    (``weight`` 0: ``t`` detached)."""
+    if weight == 0.0:
+        return t.detach()
+    return t.detach() + weight * (t - t.detach())

@@ -1,0 +1,52 @@
+"""``disbench study``: run a study's grid (method × hyper-parameter value × seed × dataset) and analyse it."""
+
+from __future__ import annotations
+
+import click
+
+from disbench.cli.run import ListOptionsCommand, executor_options, make_executor, parse_seeds, split_values
+
+
+@click.command(cls=ListOptionsCommand)
+@click.argument("study")
+@click.option("--models", multiple=True, default=(), help="Methods (presets declaring the study's sweep); default: all.")
+@click.option("--datasets", multiple=True, default=(), help="Datasets; default: the study's (dsprites).")
+@click.option("--seeds", multiple=True, default=(), help="Seeds (space-separated); default: the study's (0 1 2).")
+@click.option("--profile", default="quick", show_default=True,
+              help="Study profile: quick (each preset's quick profile, CPU) or study (the paper's settings, GPU).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Results directory (shared with `disbench run`: the same run is never trained twice).")
+@click.option("--analyse/--no-analyse", default=False, show_default=True,
+              help="Write the analysis to OUT/studies/STUDY/PROFILE/ (figures, tables, analysis.html).")
+@click.option("--train/--no-train", default=True, show_default=True,
+              help="--no-train runs nothing: with --analyse, analyse the runs completed so far.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
+@executor_options
+def command(study, models, datasets, seeds, profile, device, out, analyse, train, progress,
+            executor_name, workers, address, retries):  # fmt: skip
+    """Run STUDY (e.g. unsupervised_study_v1): every method × hyper-parameter value × seed × dataset.
+
+    \b
+    Examples:
+      disbench study unsupervised_study_v1 --models beta_vae --seeds 0 --analyse
+      disbench study unsupervised_study_v1 --profile study --executor ray --address auto
+      disbench study unsupervised_study_v1 --no-train --analyse     # analyse a partial study
+    Runs are ordinary runs of the results directory: completed ones are skipped, interrupted
+    ones (Ctrl-C) resumed from their last checkpoint, failed ones retried.
+    """
+    from disbench.study import plan_study, run_study
+
+    plan = plan_study(study, split_values(models) or None, split_values(datasets) or None,
+                      parse_seeds(seeds) if seeds else None, profile)  # fmt: skip
+    methods = plan.grid["method"].nunique()
+    click.echo(f"study {plan.study.name} ({profile} profile): {len(plan.specs)} runs = {methods} method(s) × "
+               f"{plan.grid['seed'].nunique()} seed(s) × {plan.grid['dataset'].nunique()} dataset(s) × their values")
+    result, _ = run_study(
+        plan, out=out, device=device, executor=make_executor(executor_name, workers, address, retries),
+        progress=progress, analyse=analyse, train=train, echo=click.echo,
+    )  # fmt: skip
+    if train and result.failed:
+        raise click.ClickException(
+            f"{len(result.failed)} run(s) failed; see `disbench results list {out} --state failed`"
+        )

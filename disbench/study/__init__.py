@@ -1,0 +1,76 @@
+"""Studies: a grid of hyper-parameter values × seeds × datasets, run as ordinary runs.
+
+A study (e.g. ``unsupervised_study_v1``, Locatello et al. 2019) is defined by one small file,
+``studies/<name>.toml`` (title, citation, source, default datasets, seeds and metrics, and
+the map from the study's ``--profile`` to the preset profile each method trains with; schema
+in ``studies/README.md``). It lists no methods: a preset joins a study by declaring its sweep,
+``[studies.<name>]`` in ``baselines/<preset>.toml`` (the ``model`` hyper-parameter it varies,
+its values and their source; :class:`disbench.presets.Sweep`), so adding a method edits no
+central file.
+
+:func:`plan_study` expands the grid (seed × dataset × method × value, in that order, so that a
+study stopped part-way holds whole seeds first) into the run specs of
+:func:`disbench.runner.train_spec`: the preset's profile with ``model[key] = value``. A grid
+point whose value is the profile's own is the very run ``disbench run`` plans (same run id,
+same directory), so runs are shared between the two; the others carry their change in the
+spec's ``variant`` and in the readable part of their id (``beta_vae+beta=1-dsprites-...``).
+:func:`run_study` executes them with :func:`disbench.runner.execute` — the same skip /
+resume / retry, failure isolation, SQLite index and executors (local processes, Ray) as
+``disbench run`` — and, when asked, writes the analysis (:mod:`disbench.study.analysis`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from disbench.study.grid import Study, StudyPlan, list_studies, load_study, plan_study
+
+__all__ = ["Study", "StudyPlan", "list_studies", "load_study", "plan_study", "run_study"]
+
+
+def run_study(
+    plan: StudyPlan,
+    *,
+    out: str | Path = "results",
+    device: str = "auto",
+    executor=None,
+    progress: bool = True,
+    analyse: bool = False,
+    train: bool = True,
+    echo: Callable[[str], None] = print,
+    task: Callable | None = None,
+):
+    """Run the planned study into the results directory ``out``; optionally write its analysis.
+
+    Completed runs (also those ``disbench run`` made) are skipped, interrupted ones resumed
+    from their last checkpoint, failed ones retried; one run's failure never stops the others.
+
+    Args:
+        plan: from :func:`plan_study`.
+        out, device, executor, progress, echo, task: as :func:`disbench.runner.run_benchmark`.
+        analyse: write the analysis of the completed runs of the plan into
+            ``out/studies/<study>/<profile>/`` (:func:`disbench.study.analysis.write_analysis`).
+        train: False runs nothing and only indexes what is there (to analyse a partial study).
+
+    Returns:
+        ``(JobResult, analysis paths)``; the paths dict is empty without ``analyse``.
+
+    Raises:
+        ResultsStoreError: ``out`` holds a damaged index or one from another version.
+    """
+    from disbench.runner import JobResult, execute
+    from disbench.study.analysis import write_analysis
+
+    if train:
+        result = execute(plan.specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task)
+    else:
+        from disbench.results import RUN_SPEC, ResultsStore
+
+        store = ResultsStore(out)  # the run directories are the truth: re-read the ones there are
+        ids = [s["run_id"] for s in plan.specs if (store.run_dir(s["run_id"]) / RUN_SPEC).is_file()]
+        result = JobResult([store.sync(i) for i in ids], [])
+    paths = {}
+    if analyse:
+        paths = write_analysis(plan, result.records, Path(out) / "studies" / plan.study.name / plan.profile, echo=echo)
+    return result, paths
