@@ -30,7 +30,7 @@ TARGET_SECONDS = 10 * 60
 
 def timed(argv: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "disbench.cli", *argv], check=True)
+    subprocess.run([sys.executable, "-m", "disbench", *argv], check=True)
     return time.perf_counter() - start
 
 

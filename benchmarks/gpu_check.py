@@ -10,9 +10,9 @@ For each preset, on CUDA (``--device``, default ``cuda``):
 
 1. ``--steps`` (200) steps of the ``paper`` profile through the training core (precision as
    the profile says; the phase lengths of phased models — :data:`PHASE_KEYS` — scaled by
-   ``steps / profile steps``, at least 1, so every phase runs): images/s over the steps
-   after the first log interval (which holds ``torch.compile``'s warm-up), peak GPU memory
-   (``torch.cuda.max_memory_allocated``, MiB);
+   ``steps / profile steps``, rounded down, at least 1, so every phase runs): images/s over
+   the steps after the first log interval (which holds ``torch.compile``'s warm-up), peak GPU
+   memory (``torch.cuda.max_memory_allocated``, MiB);
 2. the first ``--agree-steps`` (50) steps twice more, from the same seed, in float32 and
    under bf16 autocast, logging every step: the largest and the median relative
    difference of each loss term (``|bf16 − fp32| / max(|fp32|, 1e-3)``, per step). GAN
@@ -41,16 +41,17 @@ from pathlib import Path
 
 import torch
 
-#: loss columns of train_log.csv that are not loss terms
-NOT_LOSSES = ("step", "time", "images_per_s")
+#: columns of train_log.csv that are not loss terms (the GAN mode-collapse count included)
+NOT_LOSSES = ("step", "time", "images_per_s", "distinct_shapes")
 #: model keys that are phase lengths or phase starts in steps (scaled with the run's length)
 PHASE_KEYS = ("posthoc_steps", "encoder_steps", "independent_steps", "cr_start_step")
 
 
 def scaled_phases(model_table: dict, profile_steps: int, steps: int) -> dict:
     """The :data:`PHASE_KEYS` of a profile's model table scaled from ``profile_steps`` to
-    ``steps`` (rounded, at least 1; 0 stays 0), as model overrides."""
-    return {k: (max(1, round(v * steps / profile_steps)) if v else 0)
+    ``steps`` (rounded down, at least 1; 0 stays 0), as model overrides: rounding down keeps
+    every phase within the shorter run, as the profile's phases are within its own."""
+    return {k: (max(1, v * steps // profile_steps) if v else 0)
             for k, v in model_table.items() if k in PHASE_KEYS}
 
 

@@ -65,13 +65,13 @@ def latex_escape(text) -> str:
     Returns:
         ASCII LaTeX source that typesets as ``text`` in text mode (see the module docstring).
     """
-    text = str(text)
-    out = []
-    for i, c in enumerate(text):
-        out.append(_latex_char(c))
-        if c in LIGATURES and i + 1 < len(text) and text[i + 1] == LIGATURES[c]:
-            out.append("{}")
-    return "".join(out)
+    out = ""
+    for c in str(text):
+        chunk = _latex_char(c)
+        if out and out[-1] in LIGATURES and chunk.startswith(LIGATURES[out[-1]]):
+            out += "{}"  # e.g. "-" before "-", "?" before the "`" of a left quote
+        out += chunk
+    return out
 
 
 def _latex_char(c: str) -> str:

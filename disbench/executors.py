@@ -168,8 +168,9 @@ class RayExecutor:
                 spec = refs.pop(done[0])
                 try:
                     yield ray.get(done[0])
-                except ray.exceptions.RayTaskError as e:  # the task raised
-                    yield lost(spec, str(e).splitlines()[0])
+                except ray.exceptions.RayTaskError as e:  # the task raised: record its own error
+                    cause = e.cause if isinstance(getattr(e, "cause", None), BaseException) else e
+                    yield lost(spec, f"{type(cause).__name__}: {cause}".splitlines()[0])
                 except ray.exceptions.RayError as e:  # worker or node died after the retries
                     yield lost(spec, f"Ray worker died ({str(e).splitlines()[0]}); gave up after {self.retries + 1} attempt(s)")
         finally:

@@ -1,4 +1,4 @@
-"""PNG image grids (samples, reconstructions, latent traversals, dataset factor grids)."""
+"""PNG image grids (samples, reconstructions, latent traversals, dataset factor grids) and GIF traversals."""
 
 from __future__ import annotations
 
@@ -59,3 +59,44 @@ def save_grid(images, path: str | os.PathLike, pad: int = 2, scale: int = 1) -> 
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
     with atomic_path(path, suffix=".png") as tmp:
         img.save(tmp, format="PNG")
+
+
+def traversal_frames(traversals, pad: int = 2, scale: int = 1) -> list[Image.Image]:
+    """The frames of an animated latent traversal, ping-pong (there and back).
+
+    Args:
+        traversals: float in [0, 1], shape ``(codes, steps, C, H, W)``: row ``i`` varies code
+            ``i`` over ``steps`` values (what :meth:`disbench.models.Baseline.traverse` returns).
+        pad, scale: as :func:`save_grid`.
+
+    Returns:
+        ``2 * steps - 2`` RGB frames (``steps`` for ``steps < 3``); frame ``t`` tiles every
+        code's image at step ``t`` in a near-square grid, so each tile animates its code's
+        traversal (the layout of disentanglement_lib's ``animated_traversals``).
+
+    Raises:
+        InvalidInputError: not a 5-d array with C in (1, 3).
+    """
+    x = to_numpy_images(traversals)
+    if x.ndim != 5 or x.shape[2] not in (1, 3):
+        raise InvalidInputError(f"traversals must be (codes, steps, C, H, W) with C in (1, 3), got {x.shape}")
+    codes, steps = x.shape[:2]
+    cols = int(np.ceil(np.sqrt(codes)))
+    rows = int(np.ceil(codes / cols))
+    order = list(range(steps)) + list(range(steps - 2, 0, -1))
+    frames = []
+    for t in order:
+        tiles = np.full((rows * cols, *x.shape[2:]), 0.5, dtype=np.float32)
+        tiles[:codes] = x[:, t]
+        img = Image.fromarray(grid_array(tiles.reshape(rows, cols, *x.shape[2:]), pad=pad))
+        frames.append(img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img)
+    return frames
+
+
+def save_traversal_gif(traversals, path: str | os.PathLike, *, frame_ms: int = 120, pad: int = 2,
+                       scale: int = 1) -> None:  # fmt: skip
+    """Save an animated latent traversal (see :func:`traversal_frames`) as a looping GIF
+    (Pillow), ``frame_ms`` milliseconds per frame, atomically."""
+    frames = traversal_frames(traversals, pad=pad, scale=scale)
+    with atomic_path(path, suffix=".gif") as tmp:
+        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)

@@ -28,7 +28,7 @@ import html
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +51,20 @@ METRIC_LABELS = {
     "fid": ("FID", "FID", "FID"),
     "kid": ("KID", "KID", "KID"),
     "fid_inception": ("FID (Inception)", "FID (Inception)", r"FID$_\mathrm{Inc}$"),
+    "irs": ("IRS", "IRS", "IRS"),
+    "dci_es": ("DCI-ES E", "DCI-ES $E$", "$E$"),
+    "infomec": ("InfoM", "InfoM", "InfoM"),
+    "udr": ("UDR", "UDR", "UDR"),
+    "unsupervised": ("Gaussian TC", "Gaussian TC", "TC"),
 }
-LOWER_IS_BETTER = frozenset({"fid", "kid", "fid_inception"})
+# FID, KID and the codes' Gaussian total correlation (disentanglement_lib's unsupervised score)
+LOWER_IS_BETTER = frozenset({"fid", "kid", "fid_inception", "unsupervised"})
+# units of the generative scores on the standardised factor-network features (disbench.metrics.fid):
+# FID in squared real-standard-deviation units, KID on the same z-scored features
+UNITS = {"fid": ("σ²", r"$_{\sigma^2}$"), "kid": ("z", r"$_{z}$")}
+UNITS_WORDS = ("FID (σ²) and KID (z) are computed on the factor classifier's features z-scored by the real images' "
+               "per-feature mean and standard deviation: FID in squared real-standard-deviation units (0 = identical, "
+               "features frozen at the real mean ≈ the number of features).")
 METRIC_PRESET_WORDS = {
     "quick": "the quick metric preset (smaller documented sample sizes)",
     "default": "each metric's reference defaults",
@@ -63,6 +75,7 @@ EXPORT_FORMATS = {"csv": ".csv", "latex": ".tex", "md": ".md", "html": ".html"}
 TIE_MARK = "†"
 # compact LaTeX: labels of the long sanity-row names (the note under the table spells them out)
 COMPACT_LABELS = {"Ground-truth factors": "GT factors", "Raw pixels": "Pixels"}
+COMPACT_LABEL_CHARS = 8  # longer compact labels take two lines (the mean's and the ± std's)
 
 
 def lower_is_better(metric: str) -> bool:
@@ -85,11 +98,14 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     Columns: run_id, kind, name (the row, :func:`disbench.results.row_name`: a run that changes
     its preset's settings, ``beta_vae+beta=1``, is a row of its own), display_name, model,
     supervision, representation, dataset, profile, metric_preset, seed, metric, value, noise_std (the run's
-    ``<metric>.noise_std``, NaN if not measured). Sanity rows carry the profile of the
-    trained runs of their group (they are not trained, so they fit every profile).
+    ``<metric>.noise_std``, NaN if not measured), data_source (where the observations came
+    from, :func:`data_source`) and scikit_learn (its version; "" for runs scored before
+    either was recorded). Sanity rows carry the profile of the trained runs of their group
+    (they are not trained, so they fit every profile).
     """
     columns = ["run_id", "kind", "name", "display_name", "model", "supervision", "representation",
-               "dataset", "profile", "metric_preset", "seed", "metric", "value", "noise_std"]  # fmt: skip
+               "dataset", "profile", "metric_preset", "seed", "metric", "value", "noise_std", "unit", "data_source",
+               "scikit_learn"]  # fmt: skip
     rows = []
     for r in records:
         if r.state != "completed" or not r.metrics:
@@ -105,6 +121,8 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
                     "metric_preset": r.metrics.get("metric_preset", r.metric_preset or "default"),
                     "seed": r.seed, "metric": metric, "value": value,
                     "noise_std": float(noise) if isinstance(noise, int | float) else math.nan,
+                    "unit": _unit(metric, r.metrics),
+                    "data_source": data_source(r.metrics), "scikit_learn": r.metrics.get("env.scikit_learn", ""),
                 }
             )  # fmt: skip
     long = pd.DataFrame(rows, columns=columns)
@@ -114,6 +132,30 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     trained = long[long.kind == "train"][["dataset", "metric_preset", "profile"]].drop_duplicates()
     sanity = long[long.kind == "sanity"].drop(columns="profile").merge(trained, on=["dataset", "metric_preset"])
     return pd.concat([long[long.kind == "train"], sanity], ignore_index=True)
+
+
+def _unit(metric: str, metrics: dict) -> str:
+    """The unit of a score ("" when none applies or the run predates the standardised features)."""
+    scaling = metrics.get(f"{metric}.feature_scaling", metrics.get("fid.feature_scaling"))
+    return UNITS[metric][0] if metric in UNITS and scaling == "real z-score" else ""
+
+
+def data_source(metrics: dict) -> str:
+    """Words for where a run's observations came from (its ``dataset.*`` provenance keys)."""
+    source = metrics.get("dataset.source")
+    if source == "procedural":
+        return "procedural render"
+    if source == "file":
+        match = {True: "matches the manifest", False: "differs from the manifest"}.get(
+            metrics.get("dataset.sha256_matches_manifest"), "the manifest publishes none")
+        return f"published file {metrics.get('dataset.file', '')} (sha256 {str(metrics.get('dataset.sha256', ''))[:12]}, {match})"
+    if source == "object":
+        return f"dataset object {metrics.get('dataset.class', '')}"
+    return ""
+
+
+def _joined(values) -> str:
+    return "; ".join(sorted({v for v in values if v}))
 
 
 def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame:
@@ -127,7 +169,8 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
     significantly better than the runner-up), tied (not significantly different from the
     best, when there is no winner), p_vs_best (Holm-adjusted Welch p-value against the best
     row), verdict (:class:`disbench.stats.ColumnVerdict` reason of the column),
-    lower_is_better.
+    lower_is_better, data_source and scikit_learn (of the whole group: every distinct
+    value, joined by "; ").
     """
     keys = [*GROUP, *ROW, "display_name", "supervision", "representation", "metric"]
     rows = []
@@ -144,8 +187,12 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
             "seeds": ",".join(str(s) for s in g["seed"]),
             "noise_std": float(np.sqrt(np.mean(noise**2))) if not np.isnan(noise).all() else math.nan,
             "values": ",".join(repr(float(v)) for v in values),
+            "unit": g["unit"].iloc[0] if g["unit"].nunique() == 1 else "",
         })  # fmt: skip
     tidy = pd.DataFrame(rows)
+    if {"data_source", "scikit_learn"} <= set(long.columns):
+        prov = long.groupby(GROUP, sort=False)[["data_source", "scikit_learn"]].agg(_joined).reset_index()
+        tidy = tidy.merge(prov, on=GROUP, how="left")
     tidy["lower_is_better"] = tidy["metric"].map(lower_is_better)
     tidy["rank"] = math.nan
     tidy["bold"] = False
@@ -213,6 +260,7 @@ class Table:
     metrics: list[str]
     rows: list[Row]
     caption: str
+    units: list[str] = field(default_factory=list)  # per metric, "" when none (or the rows disagree)
 
     @property
     def n_trained(self) -> int:
@@ -274,8 +322,18 @@ class Leaderboard:
                 trained = first["kind"] == "train"
                 rows.append(Row(name, first["display_name"], first["supervision"] if trained else "",
                                 first["representation"], trained, cells))  # fmt: skip
-            out.append(Table(key, metrics, rows, self.caption(key)))
+            units = [_common_unit(g[g["metric"] == m]["unit"]) for m in metrics]
+            out.append(Table(key, metrics, rows, self.caption(key), units))
         return out
+
+    def rank_scores(self, key) -> tuple[pd.DataFrame, dict[str, bool]]:
+        """Blocks × models table of one group for :func:`disbench.stats.rank_summary`: one row
+        per metric (the mean over seeds), one column per trained model (display name), and
+        per metric whether higher is better. Metrics some model lacks are left out."""
+        g = self.tidy[(self.tidy[GROUP] == pd.Series(key, index=GROUP)).all(axis=1) & (self.tidy["kind"] == "train")]
+        scores = g.pivot_table(index="metric", columns="display_name", values="mean", aggfunc="first")
+        scores = scores.reindex(_metric_order(scores.index)).dropna(axis=0, how="any")
+        return scores, {m: not lower_is_better(m) for m in scores.index}
 
     def caption(self, key) -> str:
         """Plain-text caption of one group: dataset, profile, seeds, metric preset, what bold and
@@ -296,9 +354,15 @@ class Leaderboard:
                          f"and significantly better than the runner-up ({stats.TEST_NAME} over all pairs of trained "
                          f"models, α = {stats.ALPHA}); {TIE_MARK}: not significantly different from the best when "
                          f"no model wins.")  # fmt: skip
+        if (g["unit"] != "").any():
+            parts.append(UNITS_WORDS)
         noise = _noise_sentence(trained)
         if noise:
             parts.append(noise)
+        provenance = [f"{label}: {g[col].iloc[0]}." for col, label in (("data_source", "Data"),
+                                                                      ("scikit_learn", "scikit-learn"))
+                      if col in g and isinstance(g[col].iloc[0], str) and g[col].iloc[0]]
+        parts += provenance
         parts.append("↑ higher is better, ↓ lower is better" + ("; the sanity rows beneath are references and not ranked."
                                                               if (g["kind"] != "train").any() else "."))
         return " ".join(parts)
@@ -314,7 +378,7 @@ class Leaderboard:
         out = []
         for t in self.tables():
             body = [[r.display, r.supervision or "—", r.representation, *map(cell, r.cells)] for r in t.rows]
-            out.append(t.caption + "\n" + tabulate(body, _header(t.metrics), tablefmt="simple", disable_numparse=True))
+            out.append(t.caption + "\n" + tabulate(body, _header(t.metrics, t.units), tablefmt="simple", disable_numparse=True))
         return "\n\n".join(out)
 
     def to_markdown(self) -> str:
@@ -335,28 +399,10 @@ class Leaderboard:
         return header + latex_tables(self.tables(), compact=compact)
 
     def to_html(self) -> str:
-        """HTML tables (one per group, with a caption): ``mean ± std``, the winner ``<b>``, ties
-        †, the 95% CI and the metric noise as a tooltip."""
+        """HTML tables (:func:`html_table`), the 95% CI, metric noise and p-value as a tooltip."""
         out = []
         for t, (_, g) in zip(self.tables(), self.groups()):
-            info = {(r["name"], r["metric"]): r for _, r in g.iterrows()}
-            rows = []
-            for r in t.rows:
-                cells = [f"<td>{html.escape(x or '—')}</td>" for x in (r.display, r.supervision, r.representation)]
-                for m, c in zip(t.metrics, r.cells):
-                    if c is None:
-                        cells.append("<td>—</td>")
-                        continue
-                    tip = _tooltip(info[(r.name, m)])
-                    text = html.escape(_plain(c.mean, c.std))
-                    text = f"<b>{text}</b>" if c.bold else f"{text} {TIE_MARK}" if c.tied else text
-                    cells.append(f'<td title="{html.escape(tip)}">{text}</td>' if tip else f"<td>{text}</td>")
-                rows.append("<tr>" + "".join(cells) + "</tr>")
-            head = "".join(f"<th>{html.escape(h)}</th>" for h in _header(t.metrics))
-            out.append(
-                f'<table class="leaderboard"><caption>{html.escape(t.caption)}</caption>'
-                f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            )
+            out.append(html_table(t, {(r["name"], r["metric"]): _tooltip(r) for _, r in g.iterrows()}))
         return "\n".join(out)
 
 
@@ -372,7 +418,7 @@ def markdown_tables(tables: list[Table]) -> str:
 
     out = []
     for t in tables:
-        head = [markdown_escape(h) for h in _header(t.metrics)]
+        head = [markdown_escape(h) for h in _header(t.metrics, t.units)]
         lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 3 + ["--:"] * len(t.metrics)) + "|"]
         for r in t.rows:
             cells = [markdown_escape(x) for x in (r.display, r.supervision or "—", r.representation)]
@@ -402,7 +448,7 @@ def html_table(t: Table, tips: dict | None = None) -> str:
             tip = (tips or {}).get((r.name, m))
             cells.append(f'<td title="{html.escape(tip)}">{text}</td>' if tip else f"<td>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in _header(t.metrics))
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in _header(t.metrics, t.units))
     return (f'<table class="leaderboard"><caption>{html.escape(t.caption)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
 
@@ -410,6 +456,10 @@ def html_table(t: Table, tips: dict | None = None) -> str:
 def latex_tables(tables: list[Table], *, compact: bool = True) -> str:
     """LaTeX tables for pdflatex with ``booktabs`` only (see :meth:`Leaderboard.to_latex`)."""
     return "\n\n".join(_latex_table(t, compact) for t in tables) + "\n"
+
+
+def _common_unit(units: pd.Series) -> str:
+    return units.iloc[0] if units.nunique() == 1 else ""
 
 
 def _cell(r: pd.Series) -> Cell:
@@ -463,9 +513,11 @@ def _tooltip(r: pd.Series) -> str:
     return "; ".join(parts)
 
 
-def _header(metrics: list[str]) -> list[str]:
+def _header(metrics: list[str], units: list[str] | None = None) -> list[str]:
+    units = units or [""] * len(metrics)
     return ["Model", "Supervision", "Representation"] + [
-        f"{METRIC_LABELS.get(m, (m,))[0]} {'↓' if lower_is_better(m) else '↑'}" for m in metrics
+        f"{METRIC_LABELS.get(m, (m,))[0]}{f' ({u})' if u else ''} {'↓' if lower_is_better(m) else '↑'}"
+        for m, u in zip(metrics, units)
     ]
 
 
@@ -512,14 +564,25 @@ def _latex_spread(c: Cell | None) -> str:
     return "" if math.isnan(c.std) else r"{\tiny$\pm$" + _compact_number(c.std, d) + "}"
 
 
+def _split_label(label: str, width: int = COMPACT_LABEL_CHARS) -> tuple[str, str]:
+    """A compact label longer than ``width`` characters, split at the space nearest its middle
+    into two lines (``"Stacked GAN"`` -> ``"Stacked"``, ``"GAN"``); else ``(label, "")``."""
+    spaces = [i for i, c in enumerate(label) if c == " "]
+    if len(label) <= width or not spaces:
+        return label, ""
+    cut = min(spaces, key=lambda i: abs(i - len(label) / 2))
+    return label[:cut], label[cut + 1 :]
+
+
 def _latex_table(t: Table, compact: bool) -> str:
     label = r"\label{tab:disbench-" + "-".join(re.sub(r"[^A-Za-z0-9]", "", str(k)) for k in t.key) + "}"
     lines = [r"\begin{table}[t]" if compact else r"\begin{table*}[t]", r"\centering",
              r"\caption{" + latex_escape(t.caption) + "}", label, r"\scriptsize", r"\setlength{\tabcolsep}{1.5pt}"]
     # compact heads: only the lower-is-better columns carry an arrow (the note says so)
     metric_heads = [METRIC_LABELS.get(m, (m, latex_escape(m), latex_escape(m)))[2]
+                    + (UNITS[m][1] if u and m in UNITS else "")
                     + (r"$\downarrow$" if lower_is_better(m) else "" if compact else r"$\uparrow$")
-                    for m in t.metrics]  # fmt: skip
+                    for m, u in zip(t.metrics, t.units or [""] * len(t.metrics))]  # fmt: skip
     if compact:
         lines.append(r"\begin{tabular}{@{}l" + "r" * len(t.metrics) + "@{}}")
         head = ["Model", *metric_heads]
@@ -538,12 +601,14 @@ def _latex_table(t: Table, compact: bool) -> str:
             said = short + (f" = {r.display}" if short != r.display else "")
             said += (f" (supervision: {r.supervision})" if r.supervision else "") + f": {r.representation}"
             notes.append(latex_escape(said))
-            first = [latex_escape(short)]
+            label, rest = _split_label(short)  # a long label continues on the ± line
+            first, second = [latex_escape(label)], [latex_escape(rest)]
         else:
             first = [latex_escape(r.display), latex_escape(r.supervision or "—"), latex_escape(r.representation)]
+            second = [""] * len(first)
         lines.append(" & ".join(first + means) + r" \\")
-        if any(stds):
-            lines.append(" & ".join([""] * len(first) + stds) + r" \\[1pt]")
+        if any(stds) or any(second):
+            lines.append(" & ".join(second + stds) + r" \\[1pt]")
     lines += [r"\bottomrule", r"\end{tabular}"]
     abbrev = [f"{METRIC_LABELS[m][2]}: {latex_escape(METRIC_LABELS[m][0])} metric" for m in t.metrics
               if m in METRIC_LABELS and METRIC_LABELS[m][2] != METRIC_LABELS[m][1]]  # fmt: skip
@@ -594,4 +659,6 @@ TABLE_CSS = (
     "table.leaderboard caption{caption-side:top;text-align:left;padding:.4em 0;max-width:60em}"
     "table.leaderboard th,table.leaderboard td{border-bottom:1px solid #ccc;padding:.25em .6em;text-align:right}"
     "table.leaderboard td:nth-child(-n+3),table.leaderboard th:nth-child(-n+3){text-align:left}"
+    "table.leaderboard td{white-space:nowrap}table.leaderboard td:nth-child(3){white-space:normal;min-width:14em}"
+    "table.leaderboard .sd{font-size:11px;color:#555}"
 )

@@ -1,11 +1,16 @@
-"""The HTML report: one self-contained page (every image embedded as base64 PNG).
+"""The HTML report: one self-contained page (every image embedded as base64 PNG or GIF).
 
-Sections: the leaderboard (:mod:`disbench.leaderboard`); per-factor bars of the MIG gaps
-(Chen et al. 2018, Eq. 6 per factor) and SAP gaps, mean over seeds; the DCI importance
-matrices (Eastwood & Williams 2018, codes × factors) as heat-maps; and per run its
-training curves (``train_log.csv``) and the sample, latent-traversal and reconstruction
-grids the training core saved; and the sections the caller adds (``disbench report`` adds the
-analysis of every study in the store, :mod:`disbench.study.analysis`). Figures are made with matplotlib's Agg backend.
+Sections: the leaderboard (:mod:`disbench.leaderboard`); per metric the per-seed scores of
+each trained model (strip plot) beside the mean and its 95% Student-t CI; the average rank
+of the trained models over the metrics with a critical-difference diagram (Demšar 2006:
+Friedman test, Nemenyi CD; :mod:`disbench.stats`); per-factor bars of the MIG gaps (Chen et
+al. 2018, Eq. 6 per factor) and SAP gaps, mean over seeds; the DCI importance matrices
+(Eastwood & Williams 2018, codes × factors) as heat-maps, wrapped in rows of
+:data:`HEATMAPS_PER_ROW`; and per run its training curves (``train_log.csv``) and the
+sample, latent-traversal (still and animated) and reconstruction images the training core
+saved; and the sections the caller adds (``disbench report`` adds the analysis of every study
+in the store, :mod:`disbench.study.analysis`). Figures are made with matplotlib's Agg backend
+and scale to the page width.
 """
 
 from __future__ import annotations
@@ -19,21 +24,32 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from disbench import __version__
+from disbench import __version__, stats
 from disbench.io import read_json, write_text_atomic
-from disbench.leaderboard import TABLE_CSS, Leaderboard, build_leaderboard
+from disbench.leaderboard import (
+    GROUP,
+    METRIC_LABELS,
+    TABLE_CSS,
+    Leaderboard,
+    build_leaderboard,
+    lower_is_better,
+)
 from disbench.results import RUNS_DIR, RunRecord
 
 RUN_IMAGES = (("samples.png", "samples"), ("traversals.png", "latent traversals"),
-              ("reconstructions.png", "reconstructions"))  # fmt: skip
+              ("traversals.gif", "animated latent traversals"), ("reconstructions.png", "reconstructions"))  # fmt: skip
 PER_FACTOR_KEYS = (("mig.per_factor", "MIG gap per factor"), ("sap.per_factor", "SAP gap per factor"))
 IMPORTANCE_KEY = "dci.importance_matrix"
 MAX_HEATMAP_CODES = 64
+HEATMAPS_PER_ROW = 6
+STRIPS_PER_ROW = 4
 PAGE_CSS = (
     "body{font:14px sans-serif;margin:2em;max-width:80em}h2{border-bottom:1px solid #999}"
     ".run{margin:1em 0 2em}.run img{margin:.3em;vertical-align:top;border:1px solid #ddd}"
-    ".error{color:#a00}figure{display:inline-block;margin:.3em}figcaption{font-size:12px}"
+    ".error{color:#a00}figure{display:inline-block;margin:.3em;max-width:100%}figcaption{font-size:12px;max-width:60em}"
+    "img{max-width:100%;height:auto}"
 )
 
 
@@ -46,9 +62,9 @@ def _plt():
     return plt
 
 
-def _embed_png(data: bytes, alt: str, width: int | None = None) -> str:
+def _embed(data: bytes, alt: str, width: int | None = None, mime: str = "image/png") -> str:
     w = f' width="{width}"' if width else ""
-    return f'<img alt="{html.escape(alt)}"{w} src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+    return f'<img alt="{html.escape(alt)}"{w} src="data:{mime};base64,{base64.b64encode(data).decode()}">'
 
 
 def _figure_png(fig) -> bytes:
@@ -101,15 +117,79 @@ def importance_figure(records: list[RunRecord]) -> bytes | None:
     if not first:
         return None
     plt = _plt()
-    fig, axes = plt.subplots(1, len(first), figsize=(2.2 * len(first), 3), squeeze=False)
-    for ax, (name, m) in zip(axes[0], first.items()):
+    cols = min(len(first), HEATMAPS_PER_ROW)
+    rows = -(-len(first) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 3 * rows), squeeze=False)
+    for ax in axes.flat[len(first):]:
+        ax.axis("off")
+    for ax, (name, m) in zip(axes.flat, first.items()):
         ax.imshow(m, cmap="viridis", aspect="auto")
         ax.set_title(name, fontsize=8)
         ax.set_xlabel("factor", fontsize=7)
         ax.set_ylabel("code", fontsize=7)
         ax.tick_params(labelsize=6)
-    fig.suptitle("DCI importance (codes × factors)", y=1.04)
+    fig.suptitle("DCI importance (codes × factors)")
+    fig.tight_layout()
     return _figure_png(fig)
+
+
+def strip_figure(board: Leaderboard, key) -> bytes | None:
+    """Per metric one panel (:data:`STRIPS_PER_ROW` per row): each trained model's per-seed
+    scores as points beside its mean with the 95% Student-t CI as an error bar; bold
+    winners' means in black, others grey."""
+    g = board.tidy[(board.tidy[GROUP] == pd.Series(key, index=GROUP)).all(axis=1) & (board.tidy["kind"] == "train")]
+    metrics = [m for m in board.metrics if m in set(g["metric"])]
+    if not metrics:
+        return None
+    plt = _plt()
+    cols = min(len(metrics), STRIPS_PER_ROW)
+    rows = -(-len(metrics) // cols)
+    names = sorted(g["display_name"].unique())
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 0.28 * len(names) * rows + 1.2 * rows), squeeze=False)
+    for ax in axes.flat[len(metrics):]:
+        ax.axis("off")
+    jitter = np.random.default_rng(0)
+    for ax, m in zip(axes.flat, metrics):
+        part = g[g["metric"] == m].set_index("display_name")
+        for y, name in enumerate(names):
+            if name not in part.index:
+                continue
+            r = part.loc[name]
+            values = [float(v) for v in str(r["values"]).split(",")]
+            ax.scatter(values, y + jitter.uniform(-0.15, 0.15, len(values)), s=12, color="tab:blue", alpha=0.7,
+                       zorder=3)  # fmt: skip
+            low, high = r["ci_low"], r["ci_high"]
+            err = None if np.isnan(low) else [[r["mean"] - low], [high - r["mean"]]]
+            ax.errorbar([r["mean"]], [y + 0.3], xerr=err, fmt="D", ms=4, capsize=3, lw=1,
+                        color="black" if r["bold"] else "0.5", zorder=2)  # fmt: skip
+        ax.set_yticks(range(len(names)), names if ax in axes[:, 0] else [""] * len(names), fontsize=7)
+        ax.set_ylim(-0.6, len(names) - 0.3)
+        ax.invert_yaxis()
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_title(f"{METRIC_LABELS.get(m, (m,))[0]} {'↓' if lower_is_better(m) else '↑'}", fontsize=9)
+    fig.tight_layout()
+    return _figure_png(fig)
+
+
+def cd_figure(board: Leaderboard, key) -> tuple[bytes, str] | None:
+    """The critical-difference diagram of one group's trained models over its metrics, and its
+    caption; None with fewer than 3 models or 2 metrics scored by all of them."""
+    scores, higher = board.rank_scores(key)
+    if scores.shape[1] < 3 or scores.shape[0] < 2:
+        return None
+    summary = stats.rank_summary(scores, higher)
+    fig = stats.cd_diagram(summary, title=f"Average rank over {summary.n_blocks} metrics")
+    fig.set_dpi(90)
+    caption = (
+        f"Average rank of the trained models over {summary.n_blocks} metrics "
+        f"({', '.join(METRIC_LABELS.get(m, (m,))[0] for m in scores.index)}; mean over seeds; rank 1 = best). "
+        f"Friedman test p = {summary.friedman_p:.3g}; Nemenyi critical difference CD = {summary.cd:.2f} at "
+        f"α = {summary.alpha} (Demšar 2006). Models joined by a bar are not significantly different. "
+        "The metrics are correlated measurements of the same models, not independent data sets: read the "
+        "ranks as a summary, not as a test across problems."
+    )
+    return _figure_png(fig), caption
 
 
 def training_curves_figure(run_dir: Path) -> bytes | None:
@@ -146,10 +226,11 @@ def _run_section(r: RunRecord, run_root: Path) -> str:
         parts.append(f'<p class="error">{html.escape(r.state)}: {html.escape(str(r.error))}</p>')
     curves = training_curves_figure(run_dir)
     if curves:
-        parts.append(f"<figure>{_embed_png(curves, 'training curves')}<figcaption>training curves</figcaption></figure>")
+        parts.append(f"<figure>{_embed(curves, 'training curves')}<figcaption>training curves</figcaption></figure>")
     for fname, label in RUN_IMAGES:
         if (run_dir / fname).is_file():
-            img = _embed_png((run_dir / fname).read_bytes(), label, width=320)
+            mime = "image/gif" if fname.endswith(".gif") else "image/png"
+            img = _embed((run_dir / fname).read_bytes(), label, width=320, mime=mime)
             parts.append(f"<figure>{img}<figcaption>{label}</figcaption></figure>")
     return "".join(parts) + "</div>"
 
@@ -165,11 +246,13 @@ def render_report(records: Iterable[RunRecord], *, board: Leaderboard | None = N
     body = [f"<h1>disbench report</h1><p>disbench {__version__} · {time.strftime('%Y-%m-%d %H:%M')} · "
             f"{len(records)} run(s), {len(done)} completed</p>", "<h2>Leaderboard</h2>",
             board.to_html() if not board.empty else "<p>no completed runs</p>"]  # fmt: skip
+    if not board.empty:
+        body.append(_statistics_section(board))
     figures = [per_factor_figure(done, key, title) for key, title in PER_FACTOR_KEYS]
     figures.append(importance_figure(done))
     if any(figures):
         body.append("<h2>Per-factor scores</h2>")
-        body += [f"<figure>{_embed_png(f, 'per-factor scores')}</figure>" for f in figures if f]
+        body += [f"<figure>{_embed(f, 'per-factor scores')}</figure>" for f in figures if f]
     body += list(sections)
     trained = [r for r in records if r.kind == "train"]
     if trained and run_root is not None:
@@ -179,6 +262,22 @@ def render_report(records: Iterable[RunRecord], *, board: Leaderboard | None = N
         '<!DOCTYPE html><html><head><meta charset="utf-8"><title>disbench report</title>'
         f"<style>{PAGE_CSS}{TABLE_CSS}</style></head><body>{''.join(body)}</body></html>\n"
     )
+
+
+def _statistics_section(board: Leaderboard) -> str:
+    parts = []
+    for key, _ in board.groups():
+        name = " · ".join(str(k) for k in key)
+        strips = strip_figure(board, key)
+        if strips:
+            parts.append(f"<figure>{_embed(strips, 'per-seed scores')}<figcaption>{html.escape(name)}: per-seed "
+                         "scores (points) and mean with its 95% Student-t CI (diamond; black where the leaderboard "
+                         "bolds it)</figcaption></figure>")  # fmt: skip
+        cd = cd_figure(board, key)
+        if cd:
+            parts.append(f"<figure>{_embed(cd[0], 'critical-difference diagram')}<figcaption>{html.escape(name)}: "
+                         f"{html.escape(cd[1])}</figcaption></figure>")  # fmt: skip
+    return "<h2>Seeds and ranks</h2>" + "".join(parts) if parts else ""
 
 
 def write_report(records: Iterable[RunRecord], path: str | Path, *, board: Leaderboard | None = None,

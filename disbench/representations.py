@@ -87,9 +87,9 @@ _SKIPPED_BY_DEFAULT = {"raw_pixels": ("dci", "sap")}
 
 def default_metrics(name: str) -> list[str]:
     """The disentanglement metrics scored for sanity representation ``name`` by default."""
-    from disbench.metrics.evaluate import METRICS
+    from disbench.metrics.evaluate import default_metrics as metric_set
 
-    return [m for m in METRICS if m not in _SKIPPED_BY_DEFAULT.get(name, ())]
+    return [m for m in metric_set() if m not in _SKIPPED_BY_DEFAULT.get(name, ())]
 
 
 def make(name: str, dataset, random_state=0, num_fit: int = 10_000) -> Callable:

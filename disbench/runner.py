@@ -41,6 +41,9 @@ SANITY_ROWS = {
     "raw_pixels": ("Raw pixels", "the flattened pixels"),
 }
 SANITY_PROFILE = "-"  # sanity rows are not trained; they sit beside every profile
+# trained runs: each disentanglement metric is scored again at this many further metric seeds on
+# the same model, the leaderboard's noise floor (disbench.metrics.noise; about +2x metric time)
+NOISE_SEEDS = 2
 # rough cost of evaluating one trained run, in training-step equivalents (for the ETA only)
 EVAL_COST_STEPS = 300
 SANITY_COST_STEPS = 100
@@ -149,11 +152,12 @@ def plan_runs(
     Args:
         models: preset names, paths to preset files (``./my_method.toml``) or presets of
             installed packages (the ``disbench.models`` entry points), or ``"all"`` (every
-            preset under ``baselines/``: the six baselines plus the plain-VAE reference row
-            ``vae`` when its preset exists).
+            preset under ``baselines/`` that defines ``profile``: with ``"paper"`` the six
+            baselines and the VAE row; with ``"quick"`` also the study's VAE family, which
+            defines ``quick`` and ``study`` only).
         datasets: dataset registry names.
         seeds: training (and metric) seeds.
-        profile: a profile every chosen preset defines: ``"quick"`` (CPU; metrics at
+        profile: a profile every named preset defines: ``"quick"`` (CPU; metrics at
             their ``quick`` preset), ``"paper"`` (the paper's settings; metrics at their
             reference defaults) or another one a preset adds (reference defaults).
         metrics: metric registry names, or None for the default set (all
@@ -173,10 +177,11 @@ def plan_runs(
         PluginError: outside code (a preset's model class, an encoder) that cannot be used.
     """
     from disbench import data
-    from disbench.metrics.evaluate import SAMPLE_METRICS  # need generated images: not for sanity rows
+    from disbench.metrics.evaluate import GROUP_METRICS, SAMPLE_METRICS  # not for sanity rows
     from disbench.presets import list_presets, load_preset
 
-    names = list_presets() if models == "all" or list(models) == ["all"] else list(dict.fromkeys(models))
+    everything = models == "all" or list(models) == ["all"]
+    names = list_presets() if everything else list(dict.fromkeys(models))
     encoders = dict(encoders or {})
     if not (names or encoders) or not datasets or not seeds:
         raise InvalidInputError("a job needs at least one model, one dataset and one seed")
@@ -199,13 +204,20 @@ def plan_runs(
         if preset.name in presets and sources[preset.name] != m:
             raise InvalidInputError(f"two presets named {preset.name!r} ({sources[preset.name]}, {m}); rename one")
         presets[preset.name], sources[preset.name] = preset, m
-    if presets:
+    if everything:  # "all" = every preset that defines the profile (the study's VAEs have no paper profile)
+        defined = set().union(*(p.profiles for p in presets.values()))
+        presets = {name: p for name, p in presets.items() if profile in p.profiles}
+        if not presets:
+            raise unknown_name("profile", profile, defined)
+    elif presets:
         shared = set.intersection(*(set(p.profiles) for p in presets.values()))
         if profile not in shared:
-            raise unknown_name("profile", profile, shared)
+            lacking = sorted(name for name, p in presets.items() if profile not in p.profiles)
+            err = unknown_name("profile", profile, shared)
+            raise UnknownNameError(f"{err} (not defined by {', '.join(lacking)})")
     external = _check_encoders(encoders, datasets, set(presets))
     metric_preset = metric_preset_for(profile)
-    code_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS] or None
+    code_metrics = None if metrics is None else [m for m in metrics if m not in (*SAMPLE_METRICS, *GROUP_METRICS)] or None
     specs = []
     for d in datasets:
         for seed in seeds:
@@ -218,7 +230,7 @@ def plan_runs(
                     supervision="external", representation=f"outside encoder {ref} ({num_codes}-d)",
                     config={"encoder": ref}, encoder=ref,
                 ).to_dict())  # fmt: skip
-    sanity_metrics = None if metrics is None else [m for m in metrics if m not in SAMPLE_METRICS]
+    sanity_metrics = None if metrics is None else [m for m in metrics if m not in (*SAMPLE_METRICS, *GROUP_METRICS)]
     if sanity and sanity_metrics != []:
         for d in datasets:
             for seed in seeds:
@@ -294,12 +306,15 @@ def spec_steps(spec: dict) -> int:
 
 
 def is_complete(record: RunRecord, spec: dict) -> bool:
-    """True when ``record`` holds a finished run with every metric ``spec`` asks for at its metric preset."""
+    """True when ``record`` holds a finished run with every metric ``spec`` asks for at its
+    metric preset (metrics of a group of runs, UDR, are scored after the runs: not counted)."""
+    from disbench.metrics.evaluate import GROUP_METRICS
+
     if record.state != "completed" or record.metrics is None:
         return False
     if record.metrics.get("metric_preset", "default") != spec["metric_preset"]:
         return False
-    return all(m in record.metrics for m in spec["metrics"] or ())
+    return all(m in record.metrics for m in spec["metrics"] or () if m not in GROUP_METRICS)
 
 
 # --- executing one run (runs in the worker) -------------------------------------------------
@@ -331,15 +346,21 @@ def execute_run(spec: dict, root: str | Path, *, device: str = "auto", threads: 
 
 def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
     from disbench.metrics import evaluate_run
+    from disbench.metrics.evaluate import GROUP_METRICS
     from disbench.train import train_run
 
     train_run(
         spec.get("preset") or spec["name"], dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
         out_dir=run_dir, device=device, progress=False, overrides={"model": spec["variant"]},
     )  # fmt: skip
-    evaluate_run(
-        run_dir, metrics=spec["metrics"], preset=spec["metric_preset"], device=device, random_state=spec["seed"]
-    )
+    metrics = spec["metrics"]
+    if metrics is not None:
+        metrics = [m for m in metrics if m not in GROUP_METRICS]  # scored over the group, after the runs
+        if not metrics:
+            write_json_atomic(run_dir / "metrics.json", {"metric_preset": spec["metric_preset"]})
+            return
+    evaluate_run(run_dir, metrics=metrics, preset=spec["metric_preset"], device=device, random_state=spec["seed"],
+                 noise_seeds=NOISE_SEEDS)
 
 
 def _score_sanity(spec: dict, run_dir: Path, device: str) -> None:
@@ -510,7 +531,8 @@ def execute(
     resume the interrupted, retry the failed, isolate failures, index every run.
 
     The one way work is done: ``disbench run`` (:func:`run_benchmark`) and ``disbench study``
-    (:func:`disbench.study.run_study`) both come here.
+    (:func:`disbench.study.run_study`) both come here. When the specs ask for a metric of a
+    group of runs (UDR), it is scored once the runs are done (:func:`score_groups`).
 
     Args:
         specs: run specs (:func:`plan_runs`, :func:`train_spec`).
@@ -550,10 +572,56 @@ def execute(
             monitor.finished(record.run_id)
             if record.state != "completed":
                 echo(f"run {record.run_id} failed: {record.error}")
-    result = JobResult([records[s["run_id"]] for s in specs], skipped)
+    ordered = [records[s["run_id"]] for s in specs]
+    from disbench.metrics.evaluate import GROUP_METRICS
+
+    if any(m in GROUP_METRICS for s in specs for m in s.get("metrics") or ()):
+        ordered = score_groups(ordered, out, device=device, echo=echo)
+    result = JobResult(ordered, skipped)
     if todo:
         echo(f"{len(todo) - len(result.failed)} of {len(todo)} run(s) finished in {time.time() - start:.0f} s")
     return result
+
+
+def score_groups(records: list[RunRecord], out: str | Path, *, device: str = "auto",
+                 echo: Callable[[str], None] = print) -> list[RunRecord]:
+    """Score UDR over each group of completed training runs of one preset and hyper-parameter
+    setting (its seeds, as Duan et al. 2020 compare models that differ only in their seed) on
+    one dataset and profile, and write it into every run of the group
+    (:func:`disbench.metrics.udr.udr_of_runs`, at the metric preset's UDR settings, seed 0).
+
+    A group already scored over exactly these runs is skipped; a group of one run cannot be
+    ranked and is said so. A study's runs group by their ``variant`` (the grid value), so a
+    study can call this on its records as ``run_benchmark`` does.
+
+    Returns:
+        ``records`` re-read from the store.
+    """
+    from disbench.errors import DisbenchError
+    from disbench.metrics.evaluate import PRESETS
+    from disbench.metrics.udr import udr_of_runs
+
+    store = ResultsStore(out)
+    groups: dict[tuple, list[RunRecord]] = {}
+    for r in records:
+        if r.kind == "train" and r.state == "completed":
+            variant = json.dumps(r.spec.get("variant"), sort_keys=True)  # a study's hyper-parameter value
+            groups.setdefault((r.name, variant, r.dataset, r.profile, r.metric_preset or "default"), []).append(r)
+    for (name, _variant, dataset, profile, preset), group in sorted(groups.items()):
+        ids = [r.run_id for r in sorted(group, key=lambda r: r.seed)]
+        if len(ids) < 2:
+            echo(f"UDR: {name} ({profile}) on {dataset} has one completed run; UDR ranks several (run 2+ seeds)")
+            continue
+        if all((r.metrics or {}).get("udr.group") == ids for r in group):
+            continue
+        try:
+            scores = udr_of_runs(out, ids, device=device, **PRESETS[preset.split("+")[0]]["udr"])
+        except DisbenchError as e:
+            echo(f"UDR of {name} ({profile}) on {dataset} failed: {e}")
+            continue
+        echo(f"UDR of {name} ({profile}) on {dataset} over {len(ids)} runs: "
+             + ", ".join(f"{s:.3f}" for s in scores.values()))
+    return [store.get(r.run_id) or r for r in records]
 
 
 def export_all(records: list[RunRecord], out: Path, echo: Callable[[str], None] = print) -> dict[str, Path]:

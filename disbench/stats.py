@@ -306,11 +306,10 @@ def cd_diagram(summary: RankSummary, *, title: str | None = None):
     ranks = summary.ranks
     k = len(ranks)
     half = math.ceil(k / 2)
-    fig, ax = plt.subplots(figsize=(7, 1.6 + 0.28 * half))
+    fig, ax = plt.subplots(figsize=(7, 1.0 + 0.3 * half))
     lo, hi = 1, max(k, 2)
     ax.set_xlim(lo - 0.5, hi + 0.5)
-    rows = half + 2
-    ax.set_ylim(-rows, 1.4)
+    ax.set_ylim(-half - 0.3, 1.5)
     ax.axis("off")
     ax.hlines(0, lo, hi, color="k", lw=1)
     for r in range(lo, hi + 1):

@@ -5,7 +5,7 @@ it step by step, drawing every batch through the dataset interface (``model.next
 in a background thread. The run directory (also described in ``results/README.md``)::
 
     RUN_DIR/config.json  status.json  train_log.csv  env.json
-           checkpoints/last.pt  samples.png  reconstructions.png (VAEs)  traversals.png
+           checkpoints/last.pt  samples.png  reconstructions.png (VAEs)  traversals.png/.gif
 
 Reproducibility: three independent streams are derived from the seed (model
 initialisation, training noise = ``model.generator``, data = a numpy Generator); their
@@ -47,7 +47,7 @@ from disbench.device import (
     resolve_device,
 )
 from disbench.errors import DisbenchError, InvalidInputError, MissingFileError
-from disbench.images import save_grid
+from disbench.images import save_grid, save_traversal_gif
 from disbench.io import atomic_path, read_json, write_json_atomic
 from disbench.models import Baseline, DatasetInfo, get_model_class
 from disbench.presets import load_preset
@@ -397,7 +397,8 @@ class _Recorder:
 def write_grids(model, dataset, out_dir: str | Path, seed: int = 0) -> list[Path]:
     """Write samples.png (8×8 samples), reconstructions.png (originals above their
     reconstructions; only for models with one) and traversals.png (one row per code,
-    :data:`TRAVERSAL_STEPS` values each) into ``out_dir``; returns the paths written."""
+    :data:`TRAVERSAL_STEPS` values each) and its animation traversals.gif into ``out_dir``;
+    returns the paths written."""
     out_dir = Path(out_dir)
     written = []
     gen = torch.Generator(model.device).manual_seed(seed)
@@ -413,7 +414,8 @@ def write_grids(model, dataset, out_dir: str | Path, seed: int = 0) -> list[Path
             written.append(out_dir / "reconstructions.png")
         trav = model.traverse(x[:1], TRAVERSAL_STEPS, generator=gen)
         save_grid(trav, out_dir / "traversals.png", scale=2)
-        written.append(out_dir / "traversals.png")
+        save_traversal_gif(trav, out_dir / "traversals.gif", scale=2)
+        written += [out_dir / "traversals.png", out_dir / "traversals.gif"]
     return written
 
 

@@ -1,5 +1,6 @@
 """Procedural dSprites against 160 real dSprites frames (best-match IoU per frame)."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,9 @@ from disbench.data.dsprites import DSprites
 from disbench.data.fidelity import fidelity
 from disbench.errors import InvalidInputError
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "dsprites_reference_frames.npz"
+# ../shared/data beside the repository; DISBENCH_REFERENCE_FRAMES points elsewhere (a worktree)
+REFERENCE = Path(os.environ.get("DISBENCH_REFERENCE_FRAMES")
+                 or Path(__file__).resolve().parents[2] / "shared" / "data" / "dsprites_reference_frames.npz")
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +26,9 @@ def result():
 def test_fidelity_thresholds(result):
     _, r = result
     assert r["per_frame"].shape == (160,)
-    assert r["mean_iou"] >= 0.95
-    assert r["min_iou"] >= 0.85
+    # measured 0.98970 / 0.94737 (deterministic: no randomness in rendering or matching)
+    assert r["mean_iou"] >= 0.989
+    assert r["min_iou"] >= 0.947
     assert r["mean_iou"] == pytest.approx(r["per_frame"].mean())
 
 

@@ -12,7 +12,13 @@ import torch
 from disbench import data
 from disbench.errors import InvalidInputError, MissingFileError, UnknownNameError
 from disbench.metrics import feature_net
-from disbench.metrics.fid import fid, fid_from_features, frechet_distance, kid_from_features
+from disbench.metrics.fid import (
+    fid,
+    fid_from_features,
+    frechet_distance,
+    kid_from_features,
+    standardize_features,
+)
 
 # a small, fast factor classifier: the sanity checks need features that see the factors,
 # not the default's accuracy
@@ -140,6 +146,31 @@ def test_kid_near_zero_for_one_distribution_positive_for_another_and_seeded():
     assert kid_same["kid_subset_size"] == 500 and kid_same["kid_subsets"] == 20
 
 
+def test_standardized_fid_is_in_real_std_units():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(400, 6)) @ rng.normal(size=(6, 6)) + 5.0
+    r, f, used = standardize_features(real, real.copy())
+    assert used == 6 and fid_from_features(r, f) == pytest.approx(0.0, abs=1e-9)
+    assert r.mean(dim=0).abs().max() < 1e-12 and torch.allclose(r.std(dim=0), torch.ones(6, dtype=torch.float64))
+    # features frozen at the real mean: FID = trace of the real correlation matrix = number of features
+    r, f, _ = standardize_features(real, np.tile(real.mean(axis=0), (300, 1)))
+    assert fid_from_features(r, f) == pytest.approx(6.0, rel=1e-9)
+
+
+def test_standardized_fid_ignores_feature_scale_and_constant_features():
+    rng = np.random.default_rng(1)
+    real, fake = rng.normal(size=(500, 4)), rng.normal(0.3, 1.2, size=(500, 4))
+    scale, shift = np.array([1e-3, 1.0, 50.0, 7.0]), np.array([3.0, -1.0, 0.0, 1e4])
+    base = fid_from_features(*standardize_features(real, fake)[:2])
+    assert fid_from_features(*standardize_features(real * scale + shift, fake * scale + shift)[:2]) == pytest.approx(
+        base, rel=1e-6)
+    dead = np.zeros((500, 1))  # a ReLU unit that never fires on real images is dropped
+    r, f, used = standardize_features(np.hstack([real, dead]), np.hstack([fake, dead + 1.0]))
+    assert used == 4 and fid_from_features(r, f) == pytest.approx(base, rel=1e-9)
+    with pytest.raises(InvalidInputError, match="no feature varies"):
+        standardize_features(np.ones((5, 2)), np.ones((5, 2)))
+
+
 # --- FID of dSprites samples with the factor classifier ------------------------------------
 def test_two_real_samples_are_close_and_corruption_moves_fid_monotonically(dsprites):
     real = _fid(dsprites, _real(dsprites, 1))["score"]
@@ -157,6 +188,7 @@ def test_fid_result_is_seeded_and_complete(dsprites):
     assert first == _fid(dsprites, _real(dsprites, 1))
     assert first["num_real"] == first["num_fake"] == N
     assert first["feature"] == "factor_net" and first["feature_dim"] == TINY.feature_dim
+    assert first["feature_scaling"] == "real z-score" and 0 < first["feature_dims_used"] <= TINY.feature_dim
     assert {"kid_mean", "kid_std", "kid_subsets", "kid_subset_size"} <= set(first)
     other_seed = fid(dsprites, _real(dsprites, 1), num_real=N, num_fake=N, random_state=1)["score"]
     assert other_seed != first["score"]

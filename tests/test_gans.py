@@ -239,6 +239,36 @@ def test_monitor_counts_every_n_steps_and_restores_its_state(dsprites, monkeypat
     assert make("lsgan", dsprites, monitor_every=0)[0].callbacks() == []
 
 
+def test_monitor_counts_exactly_the_distinct_predicted_shapes(dsprites, monkeypatch):
+    """With a stub classifier whose predicted shapes the test sets: the exact number of
+    distinct shapes among MONITOR_BATCH generated images, from the label factor's column
+    only, recomputed every ``every`` steps and repeated in between."""
+    from disbench.callbacks import MONITOR_BATCH
+
+    calls = []
+
+    class Stub:
+        shapes = 2  # distinct shapes the stub predicts
+
+        def predict(self, x):
+            calls.append(tuple(x.shape))
+            shape, other = torch.arange(len(x)) % self.shapes, torch.arange(len(x)) % 7
+            return torch.stack([shape, other, other, other, other], 1)
+
+    stub = Stub()
+    monkeypatch.setattr(feature_net, "load_cached_feature_net", lambda dataset, seed=0: stub)
+    model, _ = make("lsgan", dsprites, monitor_every=3)
+    (monitor,) = model.callbacks()
+    monitor.on_train_start(model, dsprites)
+    assert monitor.on_step_end(model, 0) == {"distinct_shapes": 2.0}
+    assert calls == [(MONITOR_BATCH, 1, 64, 64)]  # one batch of generated images
+    stub.shapes = 1  # the generator collapses onto one shape
+    assert [monitor.on_step_end(model, s)["distinct_shapes"] for s in (1, 2, 3)] == [2.0, 2.0, 1.0]
+    stub.shapes = 3
+    assert [monitor.on_step_end(model, s)["distinct_shapes"] for s in (4, 5, 6)] == [1.0, 1.0, 3.0]
+    assert len(calls) == 3
+
+
 def test_monitor_is_skipped_without_a_cached_classifier(dsprites):
     model, _ = make("lsgan", dsprites, monitor_every=1)
     (monitor,) = model.callbacks()

@@ -48,5 +48,6 @@ def test_loss_agreement_refuses_logs_of_different_steps(gpu_check):
 def test_phase_lengths_scale_with_the_run(gpu_check):
     table = {"encoder_steps": 20000, "independent_steps": 100000, "lr_g": 1e-4, "generator_steps": 2,
              "cr_start_step": 0, "posthoc_steps": 1}
-    assert gpu_check.scaled_phases(table, 220000, 200) == {"encoder_steps": 18, "independent_steps": 91,
+    assert gpu_check.scaled_phases(table, 220000, 200) == {"encoder_steps": 18, "independent_steps": 90,
                                                             "cr_start_step": 0, "posthoc_steps": 1}
+    assert gpu_check.scaled_phases({"cr_start_step": 288000}, 322560, 4) == {"cr_start_step": 3}  # < 4 steps

@@ -132,7 +132,7 @@ def test_html_bold_winner_and_tooltip(board, tmp_path):
     page = export_leaderboard(board, tmp_path / "lb.html", "html").read_text()
     body = page.split("<tbody>")[1].split("</tbody>")[0]
     assert body.count("<tr>") == 4 and page.count("<th>") == 5
-    assert "<b>0.540 ± 0.040</b>" in page and 'title="95% CI [' in page and "p vs best (Holm)" in page
+    assert '<b>0.540</b><br><span class="sd">± 0.040</span>' in page and 'title="95% CI [' in page and "p vs best (Holm)" in page
 
 
 def test_overlapping_seeds_bold_nothing_and_mark_ties():
@@ -157,6 +157,17 @@ def test_single_seed_bolds_nothing_and_says_why(tmp_path):
         assert "a single seed supports no ranking" in text
     assert b.wide()["mig_std"].isna().all() and not b.tidy["bold"].any()
     assert set(b.tidy.loc[b.tidy.kind == "train", "verdict"]) == {"one seed"}
+
+
+def test_fid_units_in_the_header_only_for_standardised_features():
+    recs = records()
+    assert "FID ↓" in build_leaderboard(recs).to_markdown()  # runs made before the standardisation: no unit
+    for r in recs:
+        if r.metrics and "fid" in r.metrics:
+            r.metrics["fid.feature_scaling"] = "real z-score"
+    b = build_leaderboard(recs)
+    assert "FID (σ²) ↓" in b.to_markdown() and "squared real-standard-deviation units" in b.to_markdown()
+    assert r"FID$_{\sigma^2}$$\downarrow$" in b.to_latex()
 
 
 def test_noise_floor_is_aggregated_and_named_in_the_caption():
@@ -190,3 +201,22 @@ def test_cli_leaderboard(tmp_path, capsys):
     assert main(["leaderboard", "--results", str(tmp_path / "res")]) == 0
     assert "**0.540 ± 0.040**" in capsys.readouterr().out
     assert main(["leaderboard", "--results", str(tmp_path / "nothing")]) == 2
+
+
+def test_caption_and_tidy_record_the_data_source_and_scikit_learn():
+    recs = records()
+    for r in recs:
+        if r.metrics:
+            r.metrics.update({"dataset.source": "file", "dataset.file": "dsprites.npz", "dataset.sha256": "ab" * 32,
+                              "dataset.sha256_matches_manifest": True, "env.scikit_learn": "1.9.1",
+                              "unsupervised": 0.1 if r.name == "alpha" else 0.5})
+    board = build_leaderboard(recs)
+    caption = board.tables()[0].caption
+    assert "Data: published file dsprites.npz (sha256 abababababab, matches the manifest)." in caption
+    assert "scikit-learn: 1.9.1." in caption
+    assert set(board.tidy["scikit_learn"]) == {"1.9.1"}
+    tc = board.tidy[(board.tidy.metric == "unsupervised") & (board.tidy.kind == "train")].set_index("name")
+    assert tc.loc["alpha", "rank"] == 1  # total correlation: lower is better
+    assert "Gaussian TC" in board.to_text()
+    old = build_leaderboard(records())  # runs scored before provenance was recorded: nothing claimed
+    assert "Data:" not in old.tables()[0].caption

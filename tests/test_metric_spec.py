@@ -2,7 +2,15 @@
 
 import pytest
 
-from disbench.metrics.evaluate import ALL_METRICS, METRICS, PRESETS, SAMPLE_METRICS, SPECS
+from disbench.metrics.evaluate import (
+    ALL_METRICS,
+    GROUP_METRICS,
+    METRICS,
+    PRESETS,
+    SAMPLE_METRICS,
+    SPECS,
+    default_metrics,
+)
 from disbench.metrics.spec import metric
 
 # disentanglement_lib, config/unsupervised_study_v1/metric_configs/*.gin (Locatello et al. 2019)
@@ -19,16 +27,21 @@ UNSUPERVISED_STUDY_V1 = {
 
 def test_default_preset_is_unsupervised_study_v1_and_fid_uses_10k_images():
     for name, settings in UNSUPERVISED_STUDY_V1.items():
-        assert PRESETS["default"][name] == settings
+        # the logistic regressions are today's scikit-learn default unless classifier="study"
+        # (the study's own, liblinear one-vs-rest) is asked for
+        extra = {"classifier": "current"} if name in ("beta_vae", "modularity") else {}
+        assert PRESETS["default"][name] == {**settings, **extra}
     # Heusel et al. 2017 Sec. 4: 10,000 real and 10,000 generated images
     assert PRESETS["default"]["fid"] == PRESETS["default"]["fid_inception"] == {"num_real": 10_000, "num_fake": 10_000}
 
 
 def test_quick_preset_shrinks_only_the_sample_sizes():
     quick = PRESETS["quick"]
-    assert quick["beta_vae"] == {"batch_size": 64, "num_train": 250, "num_eval": 125}
+    assert quick["beta_vae"] == {"batch_size": 64, "num_train": 250, "num_eval": 125, "classifier": "current"}
     assert quick["factor_vae"]["num_variance_estimate"] == 1_000 and quick["factor_vae"]["prune_threshold"] == 0.05
-    assert quick["mig"] == {"num_train": 2_500, "num_bins": 20}
+    # MIG, modularity and the other plug-in MI / quantile scores keep their default sizes
+    for name in ("mig", "modularity", "irs", "unsupervised", "infomec", "udr"):
+        assert quick[name] == PRESETS["default"][name]
     assert quick["dci"] == quick["sap"] == {"num_train": 2_500, "num_test": 1_000}
     assert quick["fid"] == {"num_real": 2_000, "num_fake": 2_000}
     for name in UNSUPERVISED_STUDY_V1:  # same keys: the estimator's other settings stay
@@ -36,9 +49,13 @@ def test_quick_preset_shrinks_only_the_sample_sizes():
 
 
 def test_registry_order_and_kinds():
-    assert list(METRICS) == ["beta_vae", "factor_vae", "mig", "dci", "sap", "modularity"]
+    assert list(METRICS) == ["beta_vae", "factor_vae", "mig", "dci", "sap", "modularity", "irs", "unsupervised",
+                             "dci_es", "infomec"]
     assert SAMPLE_METRICS == ("fid", "kid", "fid_inception")
-    assert ALL_METRICS == (*METRICS, *SAMPLE_METRICS)
+    assert GROUP_METRICS == ("udr",)
+    assert ALL_METRICS == (*METRICS, *SAMPLE_METRICS, *GROUP_METRICS)
+    # the default set stays disentanglement_lib's six: the others run when named
+    assert default_metrics() == list(UNSUPERVISED_STUDY_V1) and default_metrics(sample=print)[-1] == "fid"
     assert SPECS["dci"].runtime == {"random_state", "n_jobs"} and SPECS["fid"].runtime == {"random_state", "device"}
 
 

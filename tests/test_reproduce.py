@@ -53,7 +53,7 @@ def setup(tmp_path, monkeypatch):
         trained.append((preset, profile, seed))
         write_json_atomic(Path(out_dir) / "status.json", {"state": "completed", "step": 10, "error": None})
 
-    def evaluate_run(run_dir, metrics=None, preset="default", device="auto", random_state=0):
+    def evaluate_run(run_dir, metrics=None, preset="default", device="auto", random_state=0, noise_seeds=0):
         spec = json.loads((Path(run_dir) / "run.json").read_text())
         assert metrics == ["mig"]
         score = {"a": 0.35, "b": 0.3}[spec["name"]] + 0.02 * random_state
@@ -95,7 +95,7 @@ def test_an_entry_can_name_another_output_of_a_metric(setup, tmp_path, monkeypat
     (d / "a.toml").write_text(PRESET.format(name="a", paper="smith2020", value=0.4).replace('"mig"', '"mig.gap"'))
     (d / "b.toml").unlink()
 
-    def evaluate_run(run_dir, metrics=None, preset="default", device="auto", random_state=0):
+    def evaluate_run(run_dir, metrics=None, preset="default", device="auto", random_state=0, noise_seeds=0):
         assert metrics == ["mig"]
         write_json_atomic(Path(run_dir) / "metrics.json", {"mig": 0.1, "mig.gap": 0.25, "metric_preset": preset})
 

@@ -8,6 +8,7 @@ process pool) so these tests do not depend on long training.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 from pathlib import Path
@@ -87,7 +88,7 @@ def fakes(monkeypatch):
         write_json_atomic(out_dir / "status.json", {"state": "completed", "step": 10, "error": None})
         return out_dir
 
-    def evaluate_run(run_dir, metrics=None, preset="default", device="auto", random_state=0):
+    def evaluate_run(run_dir, metrics=None, preset="default", device="auto", random_state=0, noise_seeds=0):
         name = json.loads((Path(run_dir) / "run.json").read_text())["name"]
         scores = {"mig": SCORES[name] + 0.01 * random_state, "fid": 10.0 - 10 * SCORES[name], "metric_preset": preset}
         write_json_atomic(Path(run_dir) / "metrics.json", scores)
@@ -263,3 +264,31 @@ def test_real_tiny_run_end_to_end(tmp_path, monkeypatch):
     assert "β-VAE" in (out / "leaderboard.md").read_text() and (out / "report.html").stat().st_size > 10_000
     assert runner.run_benchmark(["beta_vae"], metrics=["mig"], out=out, progress=False, export=False,
                                 echo=lambda m: None).skipped == [r.run_id for r in job.records]  # fmt: skip
+
+
+def test_udr_is_scored_per_preset_over_its_seeds_after_the_runs(presets, fakes, tmp_path, monkeypatch):
+    groups = []
+
+    def udr_of_runs(root, run_ids, **settings):
+        groups.append((list(run_ids), settings))
+        store = ResultsStore(root)
+        for i, rid in enumerate(run_ids):
+            path = store.run_dir(rid) / "metrics.json"
+            m = json.loads(path.read_text())
+            write_json_atomic(path, {**m, "udr": 0.5 + i / 10, "udr.group": list(run_ids)})
+            store.sync(rid)
+        return {rid: 0.5 + i / 10 for i, rid in enumerate(run_ids)}
+
+    # the module (disbench.metrics.udr, the attribute, is the sampling function)
+    monkeypatch.setattr(importlib.import_module("disbench.metrics.udr"), "udr_of_runs", udr_of_runs)
+    out = tmp_path / "res"
+    kw = dict(seeds=[0, 1], metrics=["mig", "udr"], out=out, sanity=False, progress=False, export=False,
+              echo=lambda s: None)
+    result = runner.run_benchmark(["good", "okay"], **kw)
+    # one group per preset, its seeds in order, at the UDR settings of the quick metric preset
+    assert sorted(len(g[0]) for g in groups) == [2, 2]
+    assert all(g[1]["num_points"] == 1_000 and g[1]["correlation"] == "lasso" for g in groups)
+    assert all("udr" in r.metrics for r in result.records)
+    # completed and already scored over the same group: nothing is rerun or rescored
+    again = runner.run_benchmark(["good", "okay"], **kw)
+    assert len(groups) == 2 and len(again.skipped) == 4

@@ -132,6 +132,7 @@ def test_median_iqr_variance_and_spearman_on_the_synthetic_study():
     mig = np.array([0, 2, 3, 5, 9, 11, 19, 21], dtype=float)
     assert shares.loc[(ALL_METHODS, "mig"), "hyperparameter"] == pytest.approx(1 - 8 / ((mig - mig.mean()) ** 2).sum())
     assert shares.loc[(ALL_METHODS, "mig"), "n_values"] == 4
+    assert ALL_METHODS not in set(variance_table(scores[scores["method"] == "bvae"])["method"])  # one method: no pool
     rho = spearman_table(scores, "dsprites")
     assert rho.loc["mig", "beta_vae"] == pytest.approx(-1.0)  # β-VAE metric = −MIG
     plan1, records1 = synthetic(seeds=(0,))

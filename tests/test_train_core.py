@@ -85,6 +85,8 @@ def test_run_directory_contents(tmp_path):
             im.verify()
     with Image.open(out / "traversals.png") as im:  # 10 latents × 10 steps of 32 px, ×2 scale
         assert im.size == (2 * (10 * 34 + 2), 2 * (10 * 34 + 2))
+    with Image.open(out / "traversals.gif") as im:  # 10 codes tiled 4 x 3, 10 steps there and back
+        assert im.n_frames == 18 and im.size == (2 * (4 * 34 + 2), 2 * (3 * 34 + 2))
 
 
 def test_completed_run_is_not_retrained(tmp_path):

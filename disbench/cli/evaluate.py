@@ -12,6 +12,7 @@ import click
 
 from disbench.errors import InvalidInputError
 from disbench.metrics.evaluate import ALL_METRICS, PRESETS, default_metrics
+from disbench.metrics.utils import CLASSIFIERS
 from disbench.representations import REPRESENTATIONS
 
 
@@ -36,16 +37,20 @@ def _headline(result: dict, metrics) -> dict:
               help="With --encoder: package.module:function (n -> (n, C, H, W) float32 in [0, 1]) for FID.")
 @click.option("--dataset", default="dsprites", show_default=True, help="Dataset for --representation / --encoder.")
 @click.option("--metrics", "metrics_text", default=None,
-              help=f"Comma-separated metric names ({', '.join(ALL_METRICS)}); default: all disentanglement "
-                   "metrics (+ fid for runs).")
+              help=f"Comma-separated metric names ({', '.join(ALL_METRICS)}); default: the six disentanglement "
+                   "metrics of disentanglement_lib's study (+ fid for runs).")
 @click.option("--preset", type=click.Choice(sorted(PRESETS)), default="default", show_default=True,
               help="Metric sample sizes: 'default' = disentanglement_lib unsupervised_study_v1; 'quick' for CPUs.")
 @click.option("--seed", default=0, show_default=True, help="Random seed of the metrics.")
+@click.option("--classifier", type=click.Choice(sorted(CLASSIFIERS)), default=None,
+              help="Logistic regression of the β-VAE metric and explicitness: 'current' (today's scikit-learn "
+                   "default, lbfgs multinomial; the preset's) or 'study' (liblinear one-vs-rest, as the published "
+                   "study ran).")
 @click.option("--device", default="auto", show_default=True, help="Device for a run's model.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the full flat result dict(s) to this JSON file.")
-def command(run_dir, representations, encoder_ref, generator_ref, dataset, metrics_text, preset, seed, device,
-            json_path):
+def command(run_dir, representations, encoder_ref, generator_ref, dataset, metrics_text, preset, seed, classifier,
+            device, json_path):
     """Score RUN_DIR (writes RUN_DIR/metrics.json), the sanity rows given by --representation, or an
     outside --encoder (and --generator)."""
     from tabulate import tabulate
@@ -67,12 +72,14 @@ def command(run_dir, representations, encoder_ref, generator_ref, dataset, metri
         sample = plugins.load_generator(generator_ref, ds.observation_shape) if generator_ref else None
         wanted = metrics or default_metrics(sample)
         click.echo(f"scoring {encoder_ref} on {dataset} ({preset} preset): {', '.join(wanted)}", err=True)
-        result = evaluate(ds, encode, wanted, sample=sample, preset=preset, random_state=seed, progress=True)
+        result = evaluate(ds, encode, wanted, sample=sample, preset=preset, random_state=seed, progress=True,
+                          classifier=classifier)
         rows, results = [{"encoder": encoder_ref, **_headline(result, wanted)}], {encoder_ref: result}
     elif run_dir:
         from disbench.metrics import evaluate_run
 
-        result = evaluate_run(run_dir, metrics, preset=preset, device=device, random_state=seed, progress=True)
+        result = evaluate_run(run_dir, metrics, preset=preset, device=device, random_state=seed, progress=True,
+                              classifier=classifier)
         rows = [{"run": run_dir, **_headline(result, metrics or ALL_METRICS)}]
         results = {run_dir: result}
     else:
@@ -86,7 +93,8 @@ def command(run_dir, representations, encoder_ref, generator_ref, dataset, metri
             wanted = metrics or reps.default_metrics(name)
             click.echo(f"scoring {name} on {dataset} ({preset} preset): {', '.join(wanted)}", err=True)
             encode = reps.make(name, ds, random_state=seed)
-            result = evaluate(ds, encode, wanted, preset=preset, random_state=seed, progress=True)
+            result = evaluate(ds, encode, wanted, preset=preset, random_state=seed, progress=True,
+                              classifier=classifier)
             results[name] = result
             rows.append({"representation": name, **_headline(result, wanted)})
     click.echo(tabulate(rows, headers="keys", floatfmt=".3f", missingval="-"))

@@ -14,6 +14,9 @@ def expand_list_options(args: list[str], names) -> list[str]:
     out, current, seen_values = [], None, True
     for i, arg in enumerate(args):
         if arg == "--":
+            if current and not seen_values:
+                out.append(current)  # no value: let click report the missing argument
+            current, seen_values = None, True
             out += args[i:]
             break
         if arg.startswith("-") and not arg.lstrip("-").isdigit():
@@ -49,7 +52,7 @@ def parse_seeds(values) -> list[int]:
     from disbench.errors import InvalidInputError
 
     seeds = split_values(values)
-    if not all(s.isdigit() for s in seeds):
+    if not all(s.isascii() and s.isdigit() for s in seeds):  # str.isdigit alone takes "²", which int() refuses
         raise InvalidInputError(f"seeds must be non-negative integers, got {' '.join(seeds)}")
     return [int(s) for s in seeds]
 
@@ -104,7 +107,8 @@ def make_executor(executor_name: str, workers: int, address: str | None, retries
 @click.option("--profile", default="quick", show_default=True,
               help="Training profile: quick (CPU; quick metric preset) or paper (paper settings; reference metrics).")
 @click.option("--metrics", multiple=True, default=("default",), show_default=True,
-              help="Metrics, or 'default' (all disentanglement metrics + fid).")
+              help="Metrics, or 'default' (the six disentanglement metrics of disentanglement_lib's study + fid); "
+                   "e.g. 'default irs udr' adds to it. udr is scored over each preset's seeds once they are done.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False),
               help="Results directory.")
@@ -125,6 +129,11 @@ def command(models, encoders, datasets, seeds, profile, metrics, device, out, sa
     from disbench.runner import run_benchmark
 
     metric_names = split_values(metrics)
+    if "default" in metric_names and metric_names != ["default"]:
+        from disbench.metrics.evaluate import default_metrics
+
+        metric_names = list(dict.fromkeys(m for n in metric_names for m in (default_metrics(sample=True)
+                                                                           if n == "default" else [n])))
     rows = parse_encoders(encoders)
     model_names = split_values(models) or ([] if rows else ["all"])
     result = run_benchmark(

@@ -13,6 +13,11 @@ name            sampling function                     paper
 ``dci``         :func:`dci`                           Eastwood & Williams 2018
 ``sap``         :func:`sap_score`                     Kumar et al. 2018
 ``modularity``  :func:`modularity_explicitness`       Ridgeway & Mozer 2018
+``irs``         :func:`irs`                           Suter et al. 2019
+``unsupervised`` :func:`unsupervised`                 Locatello et al. 2019 (disentanglement_lib)
+``dci_es``      :func:`dci_es`                        Eastwood et al. 2023
+``infomec``     :func:`infomec`                       Hsu et al. 2023
+``udr``         :func:`disbench.metrics.udr.udr`      Duan et al. 2020 (a group of runs)
 ``fid``/``kid``  :mod:`disbench.metrics.generated`     Heusel et al. 2017 / Bińkowski et al. 2018
 ==============  ====================================  ==========================================
 
@@ -29,8 +34,11 @@ A new metric is one module here, its sampling function decorated with
 from disbench.metrics.beta_vae import beta_vae_from_features, beta_vae_score
 from disbench.metrics.codes import CodeCache, as_encoder
 from disbench.metrics.dci import dci, dci_from_codes, dci_from_importance
+from disbench.metrics.dci_es import dci_es, dci_es_from_codes, explicitness_from_curve
 from disbench.metrics.evaluate import ALL_METRICS, METRICS, PRESETS, default_metrics, evaluate, evaluate_run
 from disbench.metrics.factor_vae import factor_vae_from_variances, factor_vae_score
+from disbench.metrics.infomec import infomec, infomec_from_codes
+from disbench.metrics.irs import irs, irs_from_codes
 from disbench.metrics.mig import mig, mig_from_codes
 from disbench.metrics.modularity import (
     modularity_explicitness,
@@ -38,23 +46,39 @@ from disbench.metrics.modularity import (
     modularity_from_mutual_information,
 )
 from disbench.metrics.sap import sap_from_codes, sap_from_score_matrix, sap_score
+from disbench.metrics.udr import udr, udr_from_codes, udr_of_runs
+from disbench.metrics.unsupervised import (
+    gaussian_total_correlation,
+    gaussian_wasserstein_correlation,
+    unsupervised,
+    unsupervised_from_codes,
+)
 
 __all__ = [
     "ALL_METRICS",
     "METRICS",
     "PRESETS",
-    "CodeCache",
     "as_encoder",
     "beta_vae_from_features",
     "beta_vae_score",
+    "CodeCache",
     "dci",
+    "dci_es",
+    "dci_es_from_codes",
     "dci_from_codes",
     "dci_from_importance",
     "default_metrics",
     "evaluate",
     "evaluate_run",
+    "explicitness_from_curve",
     "factor_vae_from_variances",
     "factor_vae_score",
+    "gaussian_total_correlation",
+    "gaussian_wasserstein_correlation",
+    "infomec",
+    "infomec_from_codes",
+    "irs",
+    "irs_from_codes",
     "mig",
     "mig_from_codes",
     "modularity_explicitness",
@@ -63,4 +87,9 @@ __all__ = [
     "sap_from_codes",
     "sap_from_score_matrix",
     "sap_score",
+    "udr",
+    "udr_from_codes",
+    "udr_of_runs",
+    "unsupervised",
+    "unsupervised_from_codes",
 ]

@@ -8,8 +8,10 @@ from that feature. The score is its accuracy on a fresh evaluation set.
 
 Defaults are disentanglement_lib's ``unsupervised_study_v1`` (``beta_vae_sklearn``):
 batch 64, 10,000 training and 5,000 evaluation points, a scikit-learn
-``LogisticRegression`` with its default settings. (The paper used batch 64 too, and a
-linear classifier trained with Adagrad.)
+``LogisticRegression`` with its default settings — lbfgs multinomial today
+(``classifier="current"``), liblinear one-vs-rest in the scikit-learn of the study
+(``classifier="study"``; :data:`disbench.metrics.utils.CLASSIFIERS`). (The paper used batch
+64 too, and a linear classifier trained with Adagrad.)
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 
 from disbench.errors import InvalidInputError
 from disbench.metrics.codes import CodeCache, cache_and_rng
 from disbench.metrics.spec import metric
-from disbench.metrics.utils import check_codes, require_classes
+from disbench.metrics.utils import check_codes, logistic_regression, require_classes
 from disbench.rng import as_generator
 
 
@@ -45,18 +46,21 @@ def beta_vae_features(codes1, codes2) -> np.ndarray:
 
 
 def beta_vae_from_features(train_features, train_labels, eval_features, eval_labels, *,
-                           random_state=0) -> dict:
+                           random_state=0, classifier: str = "current") -> dict:
     """Fit the logistic regression on the features and score it.
 
     Args:
         train_features, eval_features: float ``(n, num_codes)`` from :func:`beta_vae_features`.
         train_labels, eval_labels: int ``(n,)`` index of the fixed factor.
         random_state: seed for the classifier.
+        classifier: ``"current"`` or ``"study"`` (:data:`disbench.metrics.utils.CLASSIFIERS`).
 
     Returns:
-        ``{"score": eval accuracy, "train_accuracy", "eval_accuracy"}`` (fractions in [0, 1]).
+        ``{"score": eval accuracy, "train_accuracy", "eval_accuracy"}`` (fractions in [0, 1])
+        and ``"classifier"``.
 
     Raises:
+        UnknownNameError: unknown ``classifier``.
         InvalidInputError: bad shapes, NaN/inf, or a training set with a single class.
     """
     x_train = check_codes(train_features, name="train features", min_rows=2)
@@ -65,13 +69,13 @@ def beta_vae_from_features(train_features, train_labels, eval_features, eval_lab
     if len(y_train) != len(x_train) or len(y_eval) != len(x_eval) or x_eval.shape[1] != x_train.shape[1]:
         raise InvalidInputError("β-VAE metric: features and labels disagree in length or feature size")
     require_classes(y_train, "β-VAE metric")
-    model = LogisticRegression(random_state=int(as_generator(random_state).integers(2**31 - 1)))
+    model = logistic_regression(classifier, int(as_generator(random_state).integers(2**31 - 1)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # default max_iter as in the reference
         model.fit(x_train, y_train)
     train_acc = float(np.mean(model.predict(x_train) == y_train))
     eval_acc = float(np.mean(model.predict(x_eval) == y_eval))
-    return {"score": eval_acc, "train_accuracy": train_acc, "eval_accuracy": eval_acc}
+    return {"score": eval_acc, "train_accuracy": train_acc, "eval_accuracy": eval_acc, "classifier": classifier}
 
 
 def sample_beta_vae_features(cache: CodeCache, num_points: int, batch_size: int, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +98,7 @@ def sample_beta_vae_features(cache: CodeCache, num_points: int, batch_size: int,
 
 @metric("beta_vae", quick={"num_train": 250, "num_eval": 125})
 def beta_vae_score(dataset, encode, *, random_state=0, batch_size: int = 64, num_train: int = 10_000,
-                   num_eval: int = 5_000) -> dict:
+                   num_eval: int = 5_000, classifier: str = "current") -> dict:
     """The β-VAE metric of a representation on a ground-truth dataset.
 
     Args:
@@ -104,6 +108,7 @@ def beta_vae_score(dataset, encode, *, random_state=0, batch_size: int = 64, num
         random_state: Generator or int seed.
         batch_size: pairs averaged per point (64, ``unsupervised_study_v1``).
         num_train, num_eval: training / evaluation points (10,000 / 5,000, idem).
+        classifier: ``"current"`` or ``"study"``.
 
     Returns:
         ``{"score": eval accuracy, "train_accuracy", "eval_accuracy"}``.
@@ -117,4 +122,4 @@ def beta_vae_score(dataset, encode, *, random_state=0, batch_size: int = 64, num
     cache, rng = cache_and_rng(dataset, encode, random_state)
     x_train, y_train = sample_beta_vae_features(cache, int(num_train), int(batch_size), rng)
     x_eval, y_eval = sample_beta_vae_features(cache, int(num_eval), int(batch_size), rng)
-    return beta_vae_from_features(x_train, y_train, x_eval, y_eval, random_state=rng)
+    return beta_vae_from_features(x_train, y_train, x_eval, y_eval, random_state=rng, classifier=classifier)

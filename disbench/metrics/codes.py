@@ -14,6 +14,16 @@ most once per :func:`disbench.metrics.evaluate` call, shared by all its metrics.
   * an object with ``encode_factors(factors) -> codes`` (e.g. the ground-truth sanity
     representation): it gets int64 factor indices ``(B, num_factors)`` and no images.
 It must return ``(B, num_codes)`` codes (numpy array or tensor); they are returned as float64.
+
+``dataset`` may be a :class:`disbench.data.GroundTruthDataset` or any object with
+disentanglement_lib's ``GroundTruthData`` interface alone (``num_factors``,
+``factors_num_values``, ``observation_shape``, ``sample_factors(num, random_state)``,
+``sample_observations_from_factors(factors, random_state)``): it is seen through
+:class:`ForeignDataset`, which hands it a legacy ``numpy.random.RandomState`` (what those
+classes call ``randint``/``choice`` on) seeded from the metric's stream, and passes its
+observations to the encoder unchanged. Without ``index_of``/``factors_of`` the code cache
+is off (:attr:`CodeCache.cache_status` says why; :func:`disbench.metrics.evaluate`
+reports it).
 """
 
 from __future__ import annotations
@@ -98,6 +108,83 @@ def default_batch_size(encode, device=None) -> int:
     return CPU_BATCH_SIZE if dev is None or dev.type == "cpu" else ACCELERATOR_BATCH_SIZE
 
 
+NATIVE = ("index_of", "factors_of", "validate_factors")
+FOREIGN = ("num_factors", "factors_num_values", "observation_shape", "sample_factors",
+           "sample_observations_from_factors")
+
+
+class ForeignDataset:
+    """A disentanglement_lib-style ``GroundTruthData`` seen through the interface the metrics use.
+
+    Args:
+        data: an object with :data:`FOREIGN` attributes.
+
+    Attributes:
+        deterministic: always False (nothing says an observation is a function of its
+            factors), so codes are not cached.
+
+    Raises:
+        InvalidInputError: ``data`` lacks one of :data:`FOREIGN`, or its ``num_factors``
+            disagrees with ``factors_num_values``.
+    """
+
+    deterministic = False
+
+    def __init__(self, data):
+        missing = [a for a in FOREIGN if not hasattr(data, a)]
+        if missing:
+            raise InvalidInputError(
+                f"dataset {type(data).__name__} lacks {', '.join(missing)}; pass a ground-truth dataset "
+                "(disbench.data.load(name), or an object with disentanglement_lib's GroundTruthData interface)"
+            )
+        self.data = data
+        self.factors_num_values = tuple(int(v) for v in data.factors_num_values)
+        self.observation_shape = tuple(int(v) for v in data.observation_shape)
+        self.name = str(getattr(data, "name", type(data).__name__))
+        if int(data.num_factors) != len(self.factors_num_values):
+            raise InvalidInputError(f"dataset {self.name}: num_factors {data.num_factors} disagrees with "
+                                    f"factors_num_values {self.factors_num_values}")
+
+    @property
+    def num_factors(self) -> int:
+        return len(self.factors_num_values)
+
+    def sample_factors(self, num: int, random_state) -> np.ndarray:
+        """int64 ``(num, num_factors)`` from the wrapped object, checked."""
+        return self.validate_factors(self.data.sample_factors(int(num), _legacy(random_state)))
+
+    def sample_observations_from_factors(self, factors, random_state):
+        """The wrapped object's observations of ``factors``, as it returns them."""
+        return self.data.sample_observations_from_factors(self.validate_factors(factors), _legacy(random_state))
+
+    def validate_factors(self, factors) -> np.ndarray:
+        """int64 ``(n, num_factors)`` within the factor sizes.
+
+        Raises:
+            InvalidInputError: wrong shape, non-integer or out-of-range values.
+        """
+        f = np.asarray(factors)
+        if f.ndim != 2 or f.shape[1] != self.num_factors:
+            raise InvalidInputError(f"factors must have shape (n, {self.num_factors}), got {f.shape}")
+        if f.size and not (np.isfinite(f).all() and np.all(np.mod(f, 1) == 0)):
+            raise InvalidInputError("factors must be integer indices")
+        f = f.astype(np.int64)
+        if f.size and (f.min() < 0 or np.any(f.max(axis=0) >= self.factors_num_values)):
+            raise InvalidInputError(f"factor index out of range for sizes {self.factors_num_values}")
+        return f
+
+
+def _legacy(random_state) -> np.random.RandomState:
+    return np.random.RandomState(int(as_generator(random_state).integers(2**31 - 1)))
+
+
+def as_ground_truth(dataset):
+    """``dataset`` itself when it has the full disbench interface, else a :class:`ForeignDataset`."""
+    if all(hasattr(dataset, a) for a in NATIVE) and hasattr(dataset, "sample_factors"):
+        return dataset
+    return ForeignDataset(dataset)
+
+
 def _to_numpy(codes) -> np.ndarray:
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(codes, torch.Tensor):
@@ -109,7 +196,8 @@ class CodeCache:
     """Codes of factor combinations for one dataset and one encoder.
 
     Args:
-        dataset: a :class:`disbench.data.GroundTruthDataset`.
+        dataset: a :class:`disbench.data.GroundTruthDataset` or a disentanglement_lib-style
+            object (see the module docstring).
         encode: see the module docstring.
         device: torch device for module encoders (default: the module's).
         batch_size: observations rendered and encoded per call (None:
@@ -120,14 +208,18 @@ class CodeCache:
         progress: show a tqdm bar while encoding.
 
     Attributes:
+        dataset: the dataset the metrics sample from (a :class:`ForeignDataset` around a
+            disentanglement_lib-style object).
+        source: the object passed as ``dataset``.
         num_requested: factor rows asked for so far.
         num_encoded: observations actually rendered and encoded.
     """
 
     def __init__(self, dataset, encode, *, device=None, batch_size: int | None = None,
                  max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES, progress: bool = False):
-        _check_dataset(dataset)
-        self.dataset = dataset
+        self.source = dataset
+        self.dataset = as_ground_truth(dataset)
+        _check_dataset(self.dataset)
         self.from_factors = hasattr(encode, "encode_factors")
         if batch_size is None:
             batch_size = CPU_BATCH_SIZE if self.from_factors else default_batch_size(encode, device)
@@ -147,7 +239,7 @@ class CodeCache:
     def wrap(cls, dataset, encode) -> CodeCache:
         """``encode`` itself when it is a CodeCache of ``dataset``, else a new CodeCache."""
         if isinstance(encode, CodeCache):
-            if encode.dataset is not dataset:
+            if encode.source is not dataset and encode.dataset is not dataset:
                 raise InvalidInputError("the CodeCache passed as encode belongs to another dataset")
             return encode
         return cls(dataset, encode)
@@ -156,6 +248,20 @@ class CodeCache:
     def cached(self) -> bool:
         """Whether codes are kept by flat index (deterministic dataset, table fits)."""
         return self._table is not None
+
+    @property
+    def cache_status(self) -> str:
+        """``"on"``, or ``"off: <why>"`` (a foreign or non-deterministic dataset, a table too large)."""
+        if self.cached:
+            return "on"
+        if isinstance(self.dataset, ForeignDataset):
+            return (f"off: dataset {self.dataset.name} has no index_of/factors_of (disentanglement_lib-style "
+                    "object); every requested observation is encoded")
+        if not getattr(self.dataset, "deterministic", False):
+            return "off: the dataset draws randomness per observation (not a function of its factors)"
+        if self.num_codes is None:
+            return "off: no codes requested yet"
+        return f"off: {len(self.dataset)} x {self.num_codes} codes exceed max_cache_bytes={self.max_cache_bytes}"
 
     def codes(self, factors, random_state) -> np.ndarray:
         """Codes of factor combinations.
@@ -225,8 +331,10 @@ class CodeCache:
 
     def _setup_table(self, num_codes: int) -> None:
         self.num_codes = num_codes
+        if not getattr(self.dataset, "deterministic", False) or isinstance(self.dataset, ForeignDataset):
+            return
         size = len(self.dataset) * num_codes * 8
-        if getattr(self.dataset, "deterministic", False) and size <= self.max_cache_bytes:
+        if size <= self.max_cache_bytes:
             self._table = np.empty((len(self.dataset), num_codes))
             self._filled = np.zeros(len(self.dataset), dtype=bool)
 
@@ -262,13 +370,5 @@ def cache_and_rng(dataset, encode, random_state) -> tuple[CodeCache, np.random.G
 
 
 def _check_dataset(dataset) -> None:
-    needed = ("sample_factors", "sample_observations_from_factors", "factors_num_values", "index_of",
-              "factors_of", "validate_factors")
-    missing = [a for a in needed if not hasattr(dataset, a)]
-    if missing:
-        raise InvalidInputError(
-            f"dataset {type(dataset).__name__} lacks {', '.join(missing)}; pass a ground-truth dataset "
-            "from disbench.data.load(name)"
-        )
     if len(dataset.factors_num_values) < 1:
         raise InvalidInputError("dataset has no ground-truth factors; the metrics need at least one")

@@ -15,20 +15,26 @@ and its module name in :data:`METRIC_MODULES`.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
 from pathlib import Path
 
 import numpy as np
+import sklearn
 
 from disbench.allocator import tune_allocator
+from disbench.data.provenance import provenance
 from disbench.errors import InvalidInputError, unknown_name
 from disbench.io import write_json_atomic
 from disbench.metrics.codes import CodeCache
+from disbench.metrics.noise import metric_noise
 from disbench.metrics.spec import MetricSpec
+from disbench.metrics.utils import logistic_regression
 
 # modules under disbench.metrics declaring metrics with @metric, in the order of the table
-METRIC_MODULES = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity", "generated")
+METRIC_MODULES = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity", "irs", "unsupervised", "dci_es",
+                  "infomec", "udr", "generated")
 
 
 def _specs() -> dict[str, MetricSpec]:
@@ -50,7 +56,9 @@ SPECS: dict[str, MetricSpec] = _specs()
 METRICS = {name: s.function for name, s in SPECS.items() if s.inputs == "codes"}
 # metrics of generated samples (disbench.metrics.generated); "kid" comes with "fid"
 SAMPLE_METRICS = tuple(name for name, s in SPECS.items() if s.inputs == "samples")
-ALL_METRICS = (*METRICS, *SAMPLE_METRICS)
+# metrics of a group of trained runs (UDR): scored by the runner once the group is complete
+GROUP_METRICS = tuple(name for name, s in SPECS.items() if s.inputs == "runs")
+ALL_METRICS = (*METRICS, *SAMPLE_METRICS, *GROUP_METRICS)
 # preset -> metric -> settings
 PRESETS: dict[str, dict[str, dict]] = {
     preset: {name: dict(s.presets[preset]) for name, s in SPECS.items()} for preset in ("default", "quick")
@@ -58,8 +66,9 @@ PRESETS: dict[str, dict[str, dict]] = {
 
 
 def default_metrics(sample=None) -> list[str]:
-    """The default metric set: all disentanglement metrics, plus ``"fid"`` when ``sample`` is given."""
-    return [*METRICS, *(["fid"] if sample is not None else [])]
+    """The default metric set: the disentanglement metrics declared ``by_default`` (the six of
+    disentanglement_lib's study), plus ``"fid"`` when ``sample`` is given."""
+    return [name for name in METRICS if SPECS[name].by_default] + (["fid"] if sample is not None else [])
 
 
 def resolve_settings(metrics, preset: str = "default", settings: dict | None = None) -> dict[str, dict]:
@@ -88,7 +97,8 @@ def resolve_settings(metrics, preset: str = "default", settings: dict | None = N
 
 def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "default", random_state=0,
              device=None, settings: dict | None = None, batch_size: int | None = None,
-             n_jobs: int | None = None, progress: bool = False) -> dict:
+             n_jobs: int | None = None, progress: bool = False, classifier: str | None = None,
+             noise_seeds: int = 0) -> dict:
     """Score one representation with several metrics; one flat, JSON-serialisable dict.
 
     Every metric gets the same seed ``random_state`` (as disentanglement_lib evaluates each
@@ -96,7 +106,9 @@ def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "defau
     deterministic dataset each distinct observation is encoded at most once per call.
 
     Args:
-        dataset: a :class:`disbench.data.GroundTruthDataset`.
+        dataset: a :class:`disbench.data.GroundTruthDataset`, or any object with
+            disentanglement_lib's ``GroundTruthData`` interface (then without the code cache:
+            ``"codes.cache"`` says so).
         encode: observations -> codes: a torch module with ``encode`` (run on its device,
             batched, under ``no_grad``), its bound ``encode``, a numpy callable, or an object
             with ``encode_factors`` (see :mod:`disbench.metrics.codes`).
@@ -112,21 +124,45 @@ def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "defau
         n_jobs: parallel workers: threads per DCI classifier, processes for the per-factor
             fits of SAP and explicitness.
         progress: print progress (tqdm) while encoding.
+        classifier: ``"current"`` or ``"study"``: the logistic regression of every metric
+            that has one (β-VAE metric, explicitness; :data:`disbench.metrics.utils.CLASSIFIERS`);
+            None keeps the preset's (``"current"``). Each such metric names it in
+            ``"<metric>.classifier"``.
+        noise_seeds: score each disentanglement metric again at this many further metric
+            seeds on the same codes (:func:`disbench.metrics.noise.metric_noise`); 0: don't.
 
     Returns:
         ``{"<metric>": headline score, "<metric>.<output>": other outputs,
         "<metric>.seconds": wall time, "metric_preset": str, "metric_settings": {...},
-        "codes.num_requested": int, "codes.num_encoded": int, "codes.cached": bool}``.
+        "codes.num_requested": int, "codes.num_encoded": int, "codes.cached": bool,
+        "codes.cache": "on" or "off: <why>", "dataset.name", "dataset.source" ("procedural",
+        "file" with "dataset.file", "dataset.sha256", "dataset.sha256_matches_manifest", or
+        "object"), "env.scikit_learn": version}``, and with ``noise_seeds``
+        ``"<metric>.noise_std"``, ``.noise_scores``, ``.noise_seeds``, ``.noise_seconds`` per metric of codes.
 
     Raises:
-        UnknownNameError: unknown metric or preset.
-        InvalidInputError: FID asked for without ``sample``; bad encoder output (wrong
-            shape, NaN/inf); too few points; a dataset lacking what a metric needs.
+        UnknownNameError: unknown metric, preset or classifier.
+        InvalidInputError: FID asked for without ``sample``; a metric of a group of runs
+            (UDR); bad encoder output (wrong shape, NaN/inf); too few points; a dataset
+            lacking what a metric needs.
     """
     tune_allocator()
     metrics = default_metrics(sample) if metrics is None else list(dict.fromkeys(metrics))
     if not metrics:
         raise InvalidInputError("no metrics requested")
+    group = [m for m in metrics if m in GROUP_METRICS]
+    if group:
+        raise InvalidInputError(
+            f"{', '.join(group)} ranks several trained runs of one method, not one representation: run "
+            "`disbench run --seeds 0 1 2 ... --metrics ... udr` (scored once the runs are done), or call "
+            "disbench.metrics.udr.udr_of_runs / disbench.metrics.udr.udr"
+        )
+    if classifier is not None:
+        logistic_regression(classifier, 0)  # validates the name
+        settings = {**(settings or {})}
+        for name in metrics:
+            if "classifier" in SPECS[name].presets["default"]:
+                settings[name] = {**settings.get(name, {}), "classifier": classifier}
     resolved = resolve_settings(metrics, preset, settings)
     seed = _as_seed(random_state)
     cache = CodeCache(dataset, encode, device=device, batch_size=batch_size, progress=progress)
@@ -144,9 +180,17 @@ def evaluate(dataset, encode, metrics=None, *, sample=None, preset: str = "defau
         result = spec.function(dataset, data, random_state=seed, **resolved[name], **runtime)
         _flatten(name, result, out)
         out[f"{name}.seconds"] = round(time.perf_counter() - start, 3)
+        if noise_seeds and name in METRICS:  # the metric's own sampling noise on the same codes
+            score_at = functools.partial(_score, spec.function, dataset, cache, {**resolved[name], **runtime})
+            out.update(metric_noise(name, score_at, result["score"], seed, noise_seeds))
     out.update({"codes.num_requested": cache.num_requested, "codes.num_encoded": cache.num_encoded,
-                "codes.cached": cache.cached})
+                "codes.cached": cache.cached, "codes.cache": cache.cache_status, **provenance(dataset),
+                "env.scikit_learn": sklearn.__version__})
     return out
+
+
+def _score(function, dataset, cache, settings, seed) -> float:
+    return function(dataset, cache, random_state=seed, **settings)["score"]
 
 
 def _flatten(name: str, result: dict, out: dict) -> None:
@@ -178,7 +222,7 @@ def _as_seed(random_state) -> int:
 
 
 def evaluate_run(run_dir, metrics=None, preset: str = "default", device="auto", *, random_state=0,
-                 progress: bool = False) -> dict:
+                 progress: bool = False, classifier: str | None = None, noise_seeds: int = 0) -> dict:
     """Evaluate a trained run directory and write ``RUN_DIR/metrics.json`` atomically.
 
     Loads the model with :func:`disbench.train.load_run` (last checkpoint, eval mode),
@@ -191,6 +235,8 @@ def evaluate_run(run_dir, metrics=None, preset: str = "default", device="auto", 
         preset: ``"default"`` or ``"quick"``.
         device: passed to ``load_run`` (``"auto"``, ``"cpu"``, ``"cuda"``...).
         random_state: int seed for the metrics and the samples.
+        classifier: see :func:`evaluate`.
+        noise_seeds: see :func:`evaluate`.
 
     Returns:
         The :func:`evaluate` dict, plus ``"run_dir"``; the same is in ``metrics.json``.
@@ -214,7 +260,7 @@ def evaluate_run(run_dir, metrics=None, preset: str = "default", device="auto", 
         return model.sample(n, generator=generator)
 
     result = evaluate(dataset, model, metrics, sample=sample, preset=preset, random_state=seed,
-                      progress=progress)
+                      progress=progress, classifier=classifier, noise_seeds=noise_seeds)
     result["run_dir"] = str(run_dir)
     write_json_atomic(run_dir / "metrics.json", result)
     return result

@@ -13,10 +13,19 @@ the eigenvalues of Σ_r Σ_g). Features come from
 * ``feature="factor_net"`` (default, reported as ``fid``): the per-dataset factor
   classifier of :mod:`disbench.metrics.feature_net` — trained by disbench to classify
   every ground-truth factor, so the distance measures what matters on that dataset and
-  works offline on a CPU; or
+  works offline on a CPU. Its features are **standardised with the real images' feature
+  statistics** (:func:`standardize_features`: each feature minus its mean over the real
+  sample, divided by its standard deviation there; features constant on the real sample
+  are dropped), so FID is in squared real-standard-deviation units: 0 for identical
+  distributions, and a generator whose features sit at the real mean with no spread
+  scores the number of features used (the trace of the real correlation matrix, ≤ 128).
+  Without it the raw ReLU features have arbitrary scale and FID/KID landed in the
+  thousands to millions (README, "FID and KID scale", for calibration values); or
 * ``feature="inception"`` (reported as ``fid_inception``): the standard Inception-v3
   pool3 features (2048-d) of :mod:`disbench.metrics.inception`, optional extra
-  ``disbench[inception]``. Slow on a CPU (about 0.2 s per image per core).
+  ``disbench[inception]``, the standard definition on raw pool3 features (no
+  standardisation, comparable with published FIDs). Slow on a CPU (about 0.2 s per image
+  per core).
 
 KID is the unbiased squared MMD with the cubic polynomial kernel
 ``k(x, y) = (xᵀy / d + 1)³`` (Bińkowski et al. 2018, Sec. 3 and App. D), averaged over
@@ -79,9 +88,11 @@ def fid(
         device: torch device for the feature network (default CPU; ``"auto"``: CUDA if present).
 
     Returns:
-        ``{"score": FID (float, ≥ 0, squared feature units), "kid_mean", "kid_std": KID over
-        the subsets, "num_real", "num_fake", "feature", "feature_dim", "kid_subsets",
-        "kid_subset_size"}``.
+        ``{"score": FID (float, ≥ 0; squared real-standard-deviation units for
+        ``factor_net``, squared pool3 units for ``inception``), "kid_mean", "kid_std": KID over
+        the subsets, "num_real", "num_fake", "feature", "feature_dim", "feature_dims_used"
+        (after dropping features constant on the real sample), "feature_scaling" ("real
+        z-score" or "none"), "kid_subsets", "kid_subset_size"}``.
 
     Raises:
         UnknownNameError: unknown ``feature`` or dataset name.
@@ -125,10 +136,44 @@ def fid(
             x = as_images(sample(m), dataset.observation_shape, "generated images", num=m)
             fake.append(net.features(x.to(device)).cpu())
     real, fake = torch.cat(real), torch.cat(fake)
+    used = dim
+    if feature == "factor_net":
+        real, fake, used = standardize_features(real, fake)
     out = {"score": fid_from_features(real, fake)}
     out.update(kid_from_features(real, fake, random_state=rng))
-    out.update(num_real=num_real, num_fake=num_fake, feature=feature, feature_dim=dim)
+    out.update(num_real=num_real, num_fake=num_fake, feature=feature, feature_dim=dim, feature_dims_used=used,
+               feature_scaling="real z-score" if feature == "factor_net" else "none")  # fmt: skip
     return out
+
+
+def standardize_features(real_features, fake_features) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Z-score both feature sets with the real set's per-feature mean and standard deviation.
+
+    Features whose real standard deviation is below ``1e-6`` times the largest (constant on
+    the real sample, e.g. ReLU units that never fire on real images) are dropped: no real
+    spread to measure them in. FID on the result is in squared real-standard-deviation
+    units and invariant to any per-feature affine rescaling of the inputs.
+
+    Args:
+        real_features, fake_features: float ``(n_real, D)`` and ``(n_fake, D)``.
+
+    Returns:
+        ``(real float64 (n_real, D'), fake float64 (n_fake, D'), D')``: the real columns then
+        have mean 0 and sample standard deviation (ddof 1) exactly 1.
+
+    Raises:
+        InvalidInputError: bad shapes, NaN/inf, fewer than 2 real rows, or no feature varies.
+    """
+    real = _features(real_features, "real_features")
+    fake = _features(fake_features, "fake_features")
+    _same_dim(real, fake)
+    if len(real) < 2:
+        raise InvalidInputError(f"standardising needs at least 2 real feature rows, got {len(real)}")
+    mean, std = real.mean(dim=0), real.std(dim=0, unbiased=True)
+    keep = std > 1e-6 * std.max()
+    if not keep.any():
+        raise InvalidInputError("no feature varies over the real images; check the feature network")
+    return (real[:, keep] - mean[keep]) / std[keep], (fake[:, keep] - mean[keep]) / std[keep], int(keep.sum())
 
 
 def fid_from_features(real_features, fake_features, *, batch_size: int | None = None) -> float:

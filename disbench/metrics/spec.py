@@ -25,8 +25,9 @@ from typing import Any
 
 # keywords passed by disbench.metrics.evaluate, never preset settings
 RUNTIME = ("random_state", "n_jobs", "device")
-# what the sampling function takes after the dataset
-INPUTS = ("codes", "samples")
+# what the sampling function takes after the dataset: one encoder, a sampler of generated
+# images, or the encoders of several trained runs (a metric of a group of runs, e.g. UDR)
+INPUTS = ("codes", "samples", "runs")
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,15 @@ class MetricSpec:
         name: registry name (``"mig"``), the key of its outputs.
         function: the sampling function, ``function(dataset, encode_or_sample, *,
             random_state, **runtime, **settings) -> dict`` with ``"score"``.
-        inputs: ``"codes"`` (called with an encoder / :class:`CodeCache`) or ``"samples"``
-            (called with ``sample(n) -> images``).
+        inputs: ``"codes"`` (called with an encoder / :class:`CodeCache`), ``"samples"``
+            (called with ``sample(n) -> images``) or ``"runs"`` (called with the encoders of
+            several trained runs; scored per group of runs, not by ``evaluate``).
         presets: ``{"default": settings, "quick": settings}``, each a dict of keyword values.
         runtime: the :data:`RUNTIME` keywords the function accepts.
         open_settings: the function takes ``**options``, so settings outside the presets'
             keys are passed on rather than rejected.
+        by_default: part of the default metric set (``evaluate`` with ``metrics=None``,
+            ``--metrics default``); the others run when named.
     """
 
     name: str
@@ -51,15 +55,17 @@ class MetricSpec:
     presets: Mapping[str, Mapping[str, Any]]
     runtime: frozenset[str]
     open_settings: bool
+    by_default: bool = True
 
 
-def metric(name: str, *, quick: Mapping[str, Any], inputs: str = "codes"):
+def metric(name: str, *, quick: Mapping[str, Any], inputs: str = "codes", by_default: bool = True):
     """Decorator declaring a sampling function as metric ``name``; sets ``function.metric_spec``.
 
     Args:
         name: registry name.
         quick: the ``"quick"`` preset's departures from the signature's defaults.
-        inputs: ``"codes"`` or ``"samples"`` (see :class:`MetricSpec`).
+        inputs: ``"codes"``, ``"samples"`` or ``"runs"`` (see :class:`MetricSpec`).
+        by_default: in the default metric set (see :class:`MetricSpec`).
 
     Raises:
         TypeError: ``quick`` names a keyword that is not a setting of the function, or
@@ -82,6 +88,7 @@ def metric(name: str, *, quick: Mapping[str, Any], inputs: str = "codes"):
             presets={"default": default, "quick": {**default, **quick}},
             runtime=frozenset(p.name for p in params if p.name in RUNTIME),
             open_settings=any(p.kind is p.VAR_KEYWORD for p in params),
+            by_default=by_default,
         )
         return function
 

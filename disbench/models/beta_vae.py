@@ -99,14 +99,37 @@ class BetaVAE(Baseline):
         c = self.config
         return {"vae": build_optimizer(self.parameters(), c.optimizer, c.lr, c.betas, c.eps)}
 
-    def training_step(self, batch, step, optimizers):
-        x = batch["x"]
+    def regularizer(self, kl: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor,
+                    step: int) -> tuple[torch.Tensor, dict]:
+        """The term added to the reconstruction loss, and extra terms for the train log.
+
+        The seam of the VAE family (as disentanglement_lib's ``BaseVAE.regularizer``): FactorVAE,
+        β-TCVAE, DIP-VAE and AnnealedVAE override only this (and FactorVAE its discriminator step).
+
+        Args:
+            kl: KL(q(z|x) || N(0, I)) averaged over the batch, 0-d (nats).
+            mu, logvar: the posterior's mean and log-variance, ``(B, d)``.
+            z: the reparameterised sample, ``(B, d)``.
+            step: the 0-based training step.
+
+        Returns:
+            ``(regulariser, {name: detached 0-d tensor})``. Here β·KL (Higgins et al. 2017, Eq. 4).
+        """
+        return self.config.beta * kl, {}
+
+    def vae_loss(self, x: torch.Tensor, step: int) -> tuple[torch.Tensor, dict, torch.Tensor]:
+        """``(loss, log terms, z)`` for images ``x``: loss = reconstruction + :meth:`regularizer`."""
         mu, logvar = self.posterior(x)
         z = mu + (0.5 * logvar).exp() * self.randn(*mu.shape).to(mu.dtype)
         recon, kl = self.loss_terms(x, self.decode_logits(z), mu, logvar)
-        loss = recon + self.config.beta * kl
+        reg, extra = self.regularizer(kl, mu, logvar, z, step)
+        loss = recon + reg
+        return loss, {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach(), **extra}, z
+
+    def training_step(self, batch, step, optimizers):
+        loss, terms, _ = self.vae_loss(batch["x"], step)
         self.optimize(optimizers["vae"], loss)
-        return {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach()}
+        return terms
 
     # --- what metrics and plots read --------------------------------------------------
     @property

@@ -138,11 +138,12 @@ def variance_table(scores: pd.DataFrame) -> pd.DataFrame:
     """Per dataset, method (and ``"all methods"``) and metric: the share of the score's
     variance explained by the hyper-parameter (η²) and left to the seed (1 − η²), the F test,
     the numbers of values (groups) and runs. Groups are the method's hyper-parameter values;
-    for ``"all methods"`` the (method, value) configurations."""
+    for ``"all methods"`` (only with two methods or more) the (method, value) configurations."""
     rows = []
     for (dataset, metric), g in scores.groupby(["dataset", "metric"], sort=False):
         parts = [(m, part, part["value"]) for m, part in g.groupby("method", sort=True)]
-        parts.append((ALL_METHODS, g, g["method"] + "|" + g["value"].astype(str)))
+        if len(parts) > 1:
+            parts.append((ALL_METHODS, g, g["method"] + "|" + g["value"].astype(str)))
         for method, part, groups in parts:
             share = stats.variance_share(part["score"].to_numpy(float), groups.to_numpy())
             rows.append({"dataset": dataset, "method": method, "metric": metric, "hyperparameter": share.between,
@@ -272,8 +273,8 @@ def render_sections(scores: pd.DataFrame, heading: str, level: int = 2) -> str:
                                                                  values="hyperparameter", aggfunc="first",
                                                                  dropna=False)  # fmt: skip
         names = dict(zip(part["method"], part["display_name"])) | {ALL_METHODS: ALL_METHODS}
-        order = [*dict.fromkeys(part["method"]), ALL_METHODS]
-        share = share.reindex(order)[[m for m in _metric_order(part) if m in share.columns]]
+        share = share.reindex([m for m in [*dict.fromkeys(part["method"]), ALL_METHODS] if m in share.index])
+        share = share[[m for m in _metric_order(part) if m in share.columns]]
         share = share.rename(index=names, columns=_label).rename_axis("method")
         out.append("<p>Share of each metric's variance explained by the hyper-parameter value (η² of a one-way "
                    "ANOVA over a method's runs, groups = its values; the rest is the spread over seeds; "

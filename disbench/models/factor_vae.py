@@ -1,0 +1,112 @@
+"""FactorVAE (Kim & Mnih 2018, ICML, "Disentangling by Factorising").
+
+Objective (Kim & Mnih 2018, Eq. 2), minimised per batch by the VAE::
+
+    loss = E_q[-log p(x|z)] + KL(q(z|x) || N(0, I)) + γ · TC(z)
+
+where the total correlation TC(z) = KL(q(z) || Π_j q(z_j)) is estimated with the density-ratio
+trick (Sec. 3): a discriminator D outputs two logits (real sample of q(z), sample of Π_j q(z_j)),
+and TC ≈ E_q[D_0(z) − D_1(z)] (the log-ratio of its two class probabilities). Samples of
+Π_j q(z_j) come from permuting each latent dimension independently across the batch
+(Algorithm 1, "permute_dims"). D minimises the cross-entropy of telling the two apart.
+
+As disentanglement_lib (``methods/unsupervised/vae.py``, ``FactorVAE.model_fn``), which the
+``study`` profile follows: D sees the *same* batch's codes, permuted (the paper's Algorithm 1
+draws a second batch for the permuted samples; one batch halves the encoder passes and is what
+produced the study's published numbers); D is the paper's 6 × 1000 LeakyReLU(0.2) MLP with 2
+output logits (Appendix A; disentanglement_lib ``architectures.fc_discriminator``) trained by its
+own Adam (lr 1e-4, β1 0.5, β2 0.9; ``shared.gin``). Both updates use the parameters before the
+step (disentanglement_lib groups the two train ops): the VAE steps first, then D on the
+detached codes of the same forward pass.
+
+Representation (``encode``): the posterior mean μ(x).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from disbench.models import register
+from disbench.models.base import build_optimizer
+from disbench.models.beta_vae import BetaVAE, VAETrainingConfig
+from disbench.models.config import param
+from disbench.models.gan_common import frozen
+
+
+@dataclass(frozen=True)
+class FactorVAEConfig(VAETrainingConfig):
+    """Hyper-parameters of :class:`FactorVAE` (preset ``[profiles.<p>.model]``)."""
+
+    num_latents: int = param(10, "d, latent dimensions (disentanglement_lib shared.gin: 10)")
+    gamma: float = param(10.0, "γ, weight of the total-correlation term (Kim & Mnih 2018, Eq. 2); dimensionless")
+    disc_layers: int = param(6, "hidden layers of the discriminator D (Kim & Mnih 2018, Appendix A: 6)")
+    disc_hidden: int = param(1000, "units per hidden layer of D (Appendix A: 1000)")
+    disc_lr: float = param(1e-4, "D's Adam learning rate (disentanglement_lib shared.gin: 1e-4)")
+    disc_betas: tuple[float, float] = param((0.5, 0.9), "D's Adam (β1, β2) (shared.gin: 0.5, 0.9)")
+
+
+def permute_dims(z: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """Each column of ``z`` ``(B, d)`` permuted independently across the batch (Kim & Mnih 2018,
+    Algorithm 1): column j is reordered by argsort of ``noise[:, j]`` (uniform ``(B, d)``), so the
+    permutation comes from the caller's generator. Returns ``(B, d)``, same dtype."""
+    return z.gather(0, noise.argsort(dim=0))
+
+
+@register
+class FactorVAE(BetaVAE):
+    """FactorVAE. Hyper-parameters: :class:`FactorVAEConfig`."""
+
+    name = "factor_vae"
+    supervision = "none"
+    representation = "posterior mean μ(x)"
+    config_class = FactorVAEConfig
+
+    def __init__(self, info, total_steps: int, config: FactorVAEConfig | None = None):
+        super().__init__(info, total_steps, config)
+        c = self.config
+        layers: list[nn.Module] = []
+        width = self.num_latents
+        for _ in range(c.disc_layers):
+            layers += [nn.Linear(width, c.disc_hidden), nn.LeakyReLU(0.2)]
+            width = c.disc_hidden
+        self.discriminator = nn.Sequential(*layers, nn.Linear(width, 2))
+
+    def configure_optimizers(self):
+        c = self.config
+        vae = [p for n, p in self.named_parameters() if not n.startswith("discriminator.")]
+        return {
+            "vae": build_optimizer(vae, c.optimizer, c.lr, c.betas, c.eps),
+            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=c.disc_lr, betas=c.disc_betas,
+                                              eps=1e-8),
+        }
+
+    def total_correlation(self, z: torch.Tensor) -> torch.Tensor:
+        """Density-ratio estimate of TC(z): mean over the batch of D_0(z) − D_1(z), 0-d (nats)."""
+        logits = self.discriminator(z).float()
+        return (logits[:, 0] - logits[:, 1]).mean()
+
+    def regularizer(self, kl, mu, logvar, z, step):
+        """KL + γ·TC (Eq. 2), TC by the density-ratio trick; D's parameters get no gradient here."""
+        with frozen(self.discriminator):
+            tc = self.total_correlation(z)
+        return kl + self.config.gamma * tc, {"tc": tc.detach()}
+
+    def discriminator_loss(self, z: torch.Tensor, z_permuted: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of D telling samples of q(z) (class 0) from permuted ones (class 1), each
+        half weighted ½ (disentanglement_lib's ``discr_loss``, negated); 0-d."""
+        real = self.discriminator(z).float()
+        fake = self.discriminator(z_permuted).float()
+        zeros = torch.zeros(len(z), dtype=torch.long, device=z.device)
+        return 0.5 * F.cross_entropy(real, zeros) + 0.5 * F.cross_entropy(fake, zeros + 1)
+
+    def training_step(self, batch, step, optimizers):
+        loss, terms, z = self.vae_loss(batch["x"], step)
+        self.optimize(optimizers["vae"], loss)
+        z = z.detach()
+        d_loss = self.discriminator_loss(z, permute_dims(z, self.rand(*z.shape)))
+        self.optimize(optimizers["discriminator"], d_loss)
+        return {**terms, "disc": d_loss.detach()}
