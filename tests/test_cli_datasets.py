@@ -123,7 +123,7 @@ def test_download_and_checksum_mismatch(capsys, tmp_path, data_home):
 def test_bad_input_is_one_line_exit_2(capsys, data_home, tmp_path):
     code, _, err = run(capsys, "show", "dsprites3", "--out", str(tmp_path / "x.png"))
     assert_one_line_error(
-        code, err, "unknown dataset 'dsprites3'", "valid datasets: color_dsprites, dsprites"
+        code, err, "unknown dataset 'dsprites3'", "valid datasets: cars3d, color_dsprites, dsprites"
     )
     code, _, err = run(capsys, "show", "dsprites", "--source", "file", "--out", str(tmp_path / "x.png"))
     assert_one_line_error(code, err, str(data_home / DSPRITES_FILE), "disbench datasets download dsprites")

@@ -15,7 +15,7 @@ from disbench import data
 from disbench.data.download import DownloadError, download
 from disbench.data.integrity import record_path, verify
 from disbench.data.manifest import data_files
-from disbench.errors import ChecksumError, MissingFileError, UnknownNameError
+from disbench.errors import ChecksumError, InvalidInputError, MissingFileError, UnknownNameError
 
 NAME = data_files("dsprites")[0].name
 
@@ -236,3 +236,8 @@ def test_verify(tmp_path, payload, monkeypatch):
     spec = replace(spec, md5="")  # no checksum published at all: the record still catches it
     with pytest.raises(ChecksumError, match=f"sha256 .*, but {sha} was recorded on first use"):
         verify("dsprites")
+
+
+def test_several_files_need_the_manifest_urls(tmp_path):
+    with pytest.raises(InvalidInputError, match="has 6 files"):
+        download("smallnorb", tmp_path, url="http://127.0.0.1:9/x")

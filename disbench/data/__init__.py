@@ -36,6 +36,9 @@ DATASETS: dict[str, str] = {
     "mpi3d_toy": "disbench.data.mpi3d",
     "mpi3d_realistic": "disbench.data.mpi3d",
     "mpi3d_real": "disbench.data.mpi3d",
+    "scream_dsprites": "disbench.data.variants",
+    "smallnorb": "disbench.data.smallnorb",
+    "cars3d": "disbench.data.cars3d",
 }
 
 
