@@ -70,7 +70,7 @@ def test_real_job_trains_scores_indexes_and_exports(real_job):
         assert (run_dir / png).stat().st_size > 0, png
     # scoring: only MIG, at the quick preset, one value per dSprites factor, written to metrics.json
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["metric_preset"] == "quick" and metrics["metric_settings"]["mig"]["num_train"] == 2_500
+    assert metrics["metric_preset"] == "quick" and metrics["metric_settings"]["mig"]["num_train"] == 10_000
     assert {k for k in metrics if "." not in k and k not in ("metric_preset", "metric_settings", "run_dir")} == {"mig"}
     assert len(metrics["mig.per_factor"]) == 5
     assert record.metrics == metrics and record.step == STEPS
