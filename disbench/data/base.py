@@ -43,10 +43,19 @@ class GroundTruthDataset(torch.utils.data.Dataset):
 
     name: ClassVar[str] = ""
     deterministic: ClassVar[bool] = True
+    #: attributes holding open files or memory maps: set to None when the dataset is pickled
+    #: (DataLoader workers, Ray tasks) and reopened lazily in the receiving process
+    reopened_after_pickling: ClassVar[tuple[str, ...]] = ()
     factor_names: tuple[str, ...] = ()
     factors_num_values: tuple[int, ...] = ()
     observation_shape: tuple[int, int, int] = (1, 64, 64)
     factor_values: tuple[np.ndarray, ...] = ()
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        for attr in self.reopened_after_pickling:
+            state[attr] = None
+        return state
 
     # --- disentanglement_lib interface -------------------------------------------------
     @property
@@ -173,3 +182,9 @@ def _check_count(num) -> int:
     if not isinstance(num, (int, np.integer)) or isinstance(num, bool) or num < 0:
         raise InvalidInputError(f"number of samples must be a non-negative int, got {num!r}")
     return int(num)
+
+
+def uint8_to_model_images(images: np.ndarray) -> np.ndarray:
+    """uint8 images ``(N, H, W)`` (grey) or ``(N, H, W, C)`` -> float32 ``(N, C, H, W)`` in [0, 1]."""
+    images = images[:, None] if images.ndim == 3 else images.transpose(0, 3, 1, 2)
+    return (images / np.float32(255)).astype(np.float32)

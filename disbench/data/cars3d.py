@@ -36,7 +36,7 @@ import scipy.io
 from PIL import Image
 from tqdm import tqdm
 
-from disbench.data.base import GroundTruthDataset
+from disbench.data.base import GroundTruthDataset, uint8_to_model_images
 from disbench.data.integrity import check_recorded
 from disbench.data.manifest import manifest, missing_file_error
 from disbench.errors import DataFileError
@@ -118,6 +118,8 @@ class Cars3D(GroundTruthDataset):
             the grid's.
     """
 
+    reopened_after_pickling = ("_images",)
+
     name = NAME
     observation_shape = (3, 64, 64)
 
@@ -187,12 +189,7 @@ class Cars3D(GroundTruthDataset):
 
     def _observations(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         images = self._memmap()[factors @ self._strides]
-        return (images.transpose(0, 3, 1, 2) / np.float32(255)).astype(np.float32)
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_images"] = None  # memory maps are reopened in the receiving process
-        return state
+        return uint8_to_model_images(images)
 
 
 def load(name: str = NAME, source: str = "file", **options) -> Cars3D:

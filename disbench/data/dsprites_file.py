@@ -51,6 +51,8 @@ class DSpritesFile(GroundTruthDataset):
         DataFileError: truncated file, missing keys, or arrays that do not match the grid.
     """
 
+    reopened_after_pickling = ("_packed",)
+
     name = "dsprites"
     observation_shape = (1, 64, 64)
 
@@ -137,8 +139,3 @@ class DSpritesFile(GroundTruthDataset):
             self._packed = np.load(self.prepare(progress=False), mmap_mode="r")
         bits = self._packed[factors @ self._strides]
         return np.unpackbits(bits, axis=-1)[:, None].astype(np.float32)
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_packed"] = None  # memory maps are reopened in the receiving process
-        return state

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from disbench.data.base import GroundTruthDataset
+from disbench.data.base import GroundTruthDataset, uint8_to_model_images
 from disbench.data.integrity import check_recorded
 from disbench.data.manifest import manifest, missing_file_error
 from disbench.data.npzfile import damaged, iter_rows, member_header, member_keys, member_memmap, open_npz
@@ -49,6 +49,8 @@ class MPI3D(GroundTruthDataset):
             first use (:mod:`disbench.data.integrity`).
         DataFileError: truncated file, no ``images`` array, or one of the wrong shape.
     """
+
+    reopened_after_pickling = ("_images",)
 
     observation_shape = (3, 64, 64)
 
@@ -117,12 +119,7 @@ class MPI3D(GroundTruthDataset):
 
     def _observations(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         images = self._memmap()[factors @ self._strides]
-        return (images.transpose(0, 3, 1, 2) / np.float32(255)).astype(np.float32)
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_images"] = None  # memory maps are reopened in the receiving process
-        return state
+        return uint8_to_model_images(images)
 
 
 def load(name: str, source: str = "file", **options) -> MPI3D:

@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from disbench.data.base import GroundTruthDataset
+from disbench.data.base import GroundTruthDataset, uint8_to_model_images
 from disbench.data.integrity import check_recorded
 from disbench.data.manifest import manifest, missing_file_error
 from disbench.data.npzfile import damaged
@@ -47,6 +47,8 @@ class Shapes3D(GroundTruthDataset):
         DataFileError: not a readable HDF5 file, missing datasets, or labels that do not
             match the grid.
     """
+
+    reopened_after_pickling = ("_h5", "_pid", "_images")
 
     name = "shapes3d"
     observation_shape = (3, 64, 64)
@@ -148,12 +150,7 @@ class Shapes3D(GroundTruthDataset):
                 images = self._file()["images"][uniq][inverse]
             except OSError as e:
                 raise damaged(self.path, "shapes3d", f"cannot read images: {e}") from None
-        return (images.transpose(0, 3, 1, 2) / np.float32(255)).astype(np.float32)
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_h5"] = state["_pid"] = state["_images"] = None  # reopened in the receiving process
-        return state
+        return uint8_to_model_images(images)
 
 
 def load(name: str = "shapes3d", source: str = "file", **options) -> Shapes3D:

@@ -43,7 +43,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from disbench.data.base import GroundTruthDataset
+from disbench.data.base import GroundTruthDataset, uint8_to_model_images
 from disbench.data.manifest import manifest, missing_file_error
 from disbench.errors import DataFileError
 from disbench.io import atomic_path
@@ -170,6 +170,8 @@ class SmallNORB(GroundTruthDataset):
             format, disagrees with the others, or does not cover the grid exactly once.
     """
 
+    reopened_after_pickling = ("_images",)
+
     name = NAME
     deterministic = False
     observation_shape = (1, 64, 64)
@@ -273,12 +275,7 @@ class SmallNORB(GroundTruthDataset):
         _, ni, ne, na, nl = self.grid
         index = (((c * ni + instance) * ne + e) * na + a) * nl + light
         images = self._memmap()[index]
-        return (images[:, None] / np.float32(255)).astype(np.float32)
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_images"] = None  # memory maps are reopened in the receiving process
-        return state
+        return uint8_to_model_images(images)
 
 
 def load(name: str = NAME, source: str = "file", **options) -> SmallNORB:
