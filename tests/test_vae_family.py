@@ -12,6 +12,7 @@ import pytest
 import torch
 from scipy.special import logsumexp
 from scipy.stats import norm
+from test_beta_vae import squares  # white squares (N, 1, 64, 64)
 
 from disbench.models import DatasetInfo, get_model_class
 from disbench.models.annealed_vae import AnnealedVAEConfig, capacity
@@ -30,16 +31,6 @@ FAMILY = {"factor_vae": FactorVAEConfig, "beta_tc_vae": BetaTCVAEConfig, "dip_va
 @pytest.fixture(autouse=True)
 def one_thread(one_torch_thread):
     yield
-
-
-def images(n: int, seed: int = 0) -> torch.Tensor:
-    rng = np.random.default_rng(seed)
-    x = np.zeros((n, 1, 64, 64), dtype=np.float32)
-    for i in range(n):
-        s = rng.integers(8, 20)
-        r, c = rng.integers(0, 64 - s, size=2)
-        x[i, 0, r : r + s, c : c + s] = 1
-    return torch.from_numpy(x)
 
 
 # --- β-TCVAE: minibatch-weighted-sampling total correlation ---------------------------------
@@ -160,7 +151,7 @@ OFF = {"factor_vae": {"gamma": 0.0}, "beta_tc_vae": {"beta": 1.0}, "dip_vae": {"
 
 @pytest.mark.parametrize("name", sorted(FAMILY))
 def test_reduces_to_the_vae_when_its_regulariser_is_off(name):
-    x = images(16)
+    x = squares(16)
     torch.manual_seed(0)
     vae = BetaVAE(INFO, 10, BetaVAEConfig(beta=1.0))
     torch.manual_seed(0)
@@ -180,10 +171,10 @@ def test_two_training_steps(name):
     opts = model.configure_optimizers()
     before = [p.detach().clone() for p in model.parameters()]
     for step in range(2):
-        terms = model.training_step({"x": images(8, step)}, step, opts)
+        terms = model.training_step({"x": squares(8, step)}, step, opts)
         assert all(math.isfinite(float(v)) for v in terms.values())
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
-    codes = model.encode(images(5))
+    codes = model.encode(squares(5))
     assert codes.shape == (5, 10) and codes.dtype == torch.float32
 
 
