@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 
 from disbench.models import register
-from disbench.models.beta_vae import BetaVAE, VAETrainingConfig
+from disbench.models.beta_vae import BetaVAE, VAETrainingConfig, at_least_float32
 from disbench.models.config import param
 
 
@@ -69,8 +69,10 @@ class BetaTCVAE(BetaVAE):
     supervision = "none"
     representation = "posterior mean μ(x)"
     config_class = BetaTCVAEConfig
+    pack_hyperparameters = ("beta",)
 
-    def regularizer(self, kl, mu, logvar, z, step):
+    def regularizer(self, kl, mu, logvar, z, step, hparams=None):
         """KL + (β − 1)·TC (Chen et al. 2018, Eq. 4 with α = γ = 1)."""
-        tc = total_correlation(z.float(), mu.float(), logvar.float())
-        return kl + (self.config.beta - 1.0) * tc, {"tc": tc.detach()}
+        hp = self.pack_hparams() if hparams is None else hparams
+        tc = total_correlation(at_least_float32(z), at_least_float32(mu), at_least_float32(logvar))
+        return kl + (hp["beta"] - 1.0) * tc, {"tc": tc.detach()}
