@@ -165,3 +165,39 @@ def test_packed_run_directories_are_ordinary_runs(tmp_path):
     mtime = (runs[0]["out_dir"] / "checkpoints" / "last.pt").stat().st_mtime_ns
     assert train_pack(runs, device="cpu", progress=False) == [None, None]  # completed: left untouched
     assert (runs[0]["out_dir"] / "checkpoints" / "last.pt").stat().st_mtime_ns == mtime
+
+
+TINY_PRESET = """name = "{name}"
+model = "{model}"
+display_name = "{name}"
+supervision = "none"
+representation = "posterior mean"
+citation = "test"
+paper = "test"
+[profiles.quick]
+steps = 3
+batch_size = 4
+checkpoint_every = 2
+log_every = 1
+[profiles.quick.model]
+arch = "conv_dlib"
+{latents}"""
+
+
+def test_run_with_pack_trains_packable_runs_together_and_says_what_trains_alone(tmp_path):
+    from disbench.presets import load_preset
+    from disbench.runner import execute, train_spec
+
+    for name, model in (("tiny_vae", "beta_vae"), ("tiny_dcign", "dcign")):
+        latents = "num_latents = 4\n" if model == "beta_vae" else ""
+        (tmp_path / f"{name}.toml").write_text(TINY_PRESET.format(name=name, model=model, latents=latents))
+    vae, dcign = load_preset(str(tmp_path / "tiny_vae.toml")), load_preset(str(tmp_path / "tiny_dcign.toml"))
+    specs = [train_spec(vae, "tiny_shapes", "quick", s, ["mig"], model={"beta": b}) for s in (0, 1) for b in (1.0, 4.0)]
+    specs.append(train_spec(dcign, "tiny_shapes", "quick", 0, ["mig"]))
+    said = []
+    result = execute(specs, out=tmp_path / "out", device="cpu", progress=False, echo=said.append, pack=3)
+    assert [r.state for r in result.records] == ["completed"] * 5
+    assert any("tiny_dcign trains alone" in line for line in said)
+    packs = [json.loads((tmp_path / "out" / "runs" / s["run_id"] / "config.json").read_text()).get("pack")
+             for s in specs]
+    assert [p and p["size"] for p in packs] == [3, 3, 3, None, None]  # a group of 4 in packs of 3: one left alone

@@ -88,6 +88,13 @@ def executor_options(f):
     return f
 
 
+def pack_option(f):
+    """The ``--pack N`` option (``disbench run`` and ``disbench study``)."""
+    return click.option("--pack", default=1, show_default=True, type=click.IntRange(min=1),
+                        help="Train up to N runs of one method side by side on the device (seeds and swept "
+                             "values; bit-faithful to training them alone). 1 = one at a time.")(f)  # fmt: skip
+
+
 def make_executor(executor_name: str, workers: int, address: str | None, retries: int):
     from disbench.executors import LocalExecutor, RayExecutor
 
@@ -118,8 +125,9 @@ def make_executor(executor_name: str, workers: int, address: str | None, retries
               help="Also score the sanity rows (ground truth, PCA, ICA, raw pixels).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
 @executor_options
+@pack_option
 def command(models, encoders, generators, datasets, seeds, profile, metrics, device, out, sanity, progress,
-            executor_name, workers, address, retries):  # fmt: skip
+            executor_name, workers, address, retries, pack):  # fmt: skip
     """Train and score baselines; print the leaderboard; write CSV, LaTeX, Markdown, HTML and a report.
 
     \b
@@ -143,7 +151,7 @@ def command(models, encoders, generators, datasets, seeds, profile, metrics, dev
         None if metric_names == ["default"] else metric_names,
         out=out, device=device, executor=make_executor(executor_name, workers, address, retries),
         sanity=sanity, progress=progress, echo=click.echo, encoders=rows,
-        generators=parse_encoders(generators, "--generators"),
+        generators=parse_encoders(generators, "--generators"), pack=pack,
     )  # fmt: skip
     if result.failed:
         raise click.ClickException(

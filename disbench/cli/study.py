@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from disbench.cli.run import ListOptionsCommand, executor_options, make_executor, parse_seeds, split_values
+from disbench.cli.run import ListOptionsCommand, executor_options, make_executor, pack_option, parse_seeds, split_values
 
 
 @click.command(cls=ListOptionsCommand)
@@ -23,8 +23,9 @@ from disbench.cli.run import ListOptionsCommand, executor_options, make_executor
               help="--no-train runs nothing: with --analyse, analyse the runs completed so far.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
 @executor_options
+@pack_option
 def command(study, models, datasets, seeds, profile, device, out, analyse, train, progress,
-            executor_name, workers, address, retries):  # fmt: skip
+            executor_name, workers, address, retries, pack):  # fmt: skip
     """Run STUDY (e.g. unsupervised_study_v1): every method × hyper-parameter value × seed × dataset.
 
     \b
@@ -44,7 +45,7 @@ def command(study, models, datasets, seeds, profile, device, out, analyse, train
                f"{plan.grid['seed'].nunique()} seed(s) × {plan.grid['dataset'].nunique()} dataset(s) × their values")
     result, _ = run_study(
         plan, out=out, device=device, executor=make_executor(executor_name, workers, address, retries),
-        progress=progress, analyse=analyse, train=train, echo=click.echo,
+        progress=progress, analyse=analyse, train=train, echo=click.echo, pack=pack,
     )  # fmt: skip
     if train and result.failed:
         raise click.ClickException(

@@ -40,6 +40,7 @@ def run_study(
     train: bool = True,
     echo: Callable[[str], None] = print,
     task: Callable | None = None,
+    pack: int = 1,
 ):
     """Run the planned study into the results directory ``out``; optionally write its analysis.
 
@@ -52,6 +53,8 @@ def run_study(
         analyse: write the analysis of the completed runs of the plan into
             ``out/studies/<study>/<profile>/`` (:func:`disbench.study.analysis.write_analysis`).
         train: False runs nothing and only indexes what is there (to analyse a partial study).
+        pack: train up to this many runs of one method side by side
+            (:func:`disbench.runner.train_packs`; ``--pack N``).
 
     Returns:
         ``(JobResult, analysis paths)``; the paths dict is empty without ``analyse``.
@@ -63,7 +66,8 @@ def run_study(
     from disbench.study.analysis import write_analysis
 
     if train:
-        result = execute(plan.specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task)
+        result = execute(plan.specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task,
+                         pack=pack)
     else:
         from disbench.results import RUN_SPEC, ResultsStore
 
