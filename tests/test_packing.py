@@ -4,6 +4,7 @@ summation order of the grouped convolutions differs) — and resumes, fails and 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -201,3 +202,58 @@ def test_run_with_pack_trains_packable_runs_together_and_says_what_trains_alone(
     packs = [json.loads((tmp_path / "out" / "runs" / s["run_id"] / "config.json").read_text()).get("pack")
              for s in specs]
     assert [p and p["size"] for p in packs] == [3, 3, 3, None, None]  # a group of 4 in packs of 3: one left alone
+
+
+def _linear_model(noise_in_loss: bool):
+    from disbench.models import Baseline
+    from disbench.models.base import step_optimizers
+    from disbench.models.config import BaselineConfig, param
+
+    @dataclasses.dataclass(frozen=True)
+    class Cfg(BaselineConfig):
+        scale: float = param(1.0, "loss scale")
+
+    class Linear(Baseline):
+        name, representation, config_class = "linear", "a linear code", Cfg
+        pack_hyperparameters = ("scale",)
+
+        def __init__(self, info, total_steps, config=None):
+            super().__init__(info, total_steps, config)
+            self.lin = torch.nn.Linear(64 * 64, 2)
+
+        num_codes = 2
+
+        def configure_optimizers(self):
+            return {"adam": torch.optim.Adam(self.parameters(), lr=0.01)}
+
+        def pack_noise(self, batch_size, step):
+            return {"eps": self.randn(batch_size, 2)}
+
+        def pack_loss(self, batch, noise, hparams, step):
+            eps = self.randn(len(batch["x"]), 2) if noise_in_loss else noise["eps"]
+            loss = hparams["scale"] * (self.lin(batch["x"].flatten(1)) + eps).pow(2).mean()
+            return {"adam": loss}, {"loss": loss.detach()}
+
+        def training_step(self, batch, step, optimizers):
+            losses, terms = self.pack_loss(batch, self.pack_noise(len(batch["x"]), step), self.pack_hparams(), step)
+            step_optimizers(optimizers, losses)
+            return terms
+
+        def encode(self, x):
+            return self.lin(torch.as_tensor(x).flatten(1))
+
+        def sample(self, n, generator=None):
+            return torch.zeros(n, 1, 64, 64)
+
+        def traverse(self, x, num_steps, generator=None):
+            return torch.zeros(2, num_steps, 1, 64, 64)
+
+    return Linear
+
+
+def test_check_model_checks_the_packing_hooks():
+    from disbench.testing import ContractError, check_model
+
+    assert check_model(_linear_model(False))[-1] == "packing hooks"
+    with pytest.raises(ContractError, match="pack_loss must be a pure function"):
+        check_model(_linear_model(True))

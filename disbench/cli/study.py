@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from disbench.cli.run import ListOptionsCommand, executor_options, make_executor, pack_option, parse_seeds, split_values
+from disbench.cli.run import (
+    ListOptionsCommand,
+    executor_options,
+    make_executor,
+    pack_option,
+    parse_seeds,
+    split_values,
+)
 
 
 @click.command(cls=ListOptionsCommand)
