@@ -146,13 +146,25 @@ class DeviceImages:
     """
 
     CHUNK = 8192
+    #: the last images built (dataset name, size, device) -> uint8 tensor: one copy per process
+    _cache: dict = {}
 
     def __init__(self, images: torch.Tensor, dataset, batch_size: int):
         self.images, self.dataset, self.batch_size = images, dataset, batch_size
 
     @classmethod
     def build(cls, dataset, device: torch.device, batch_size: int) -> DeviceImages | None:
-        """The images of ``dataset`` on ``device``, or None where gathering would not be exact."""
+        """The images of ``dataset`` on ``device`` (built once per process and dataset), or
+        None where gathering would not be exact."""
+        key = (dataset.name, len(dataset), str(device))
+        if key not in cls._cache:
+            cls._cache.clear()  # free the previous dataset's copy first
+            cls._cache[key] = cls._images(dataset, device)
+        images = cls._cache[key]
+        return None if images is None else cls(images, dataset, batch_size)
+
+    @classmethod
+    def _images(cls, dataset, device: torch.device) -> torch.Tensor | None:
         probe, plain = np.random.default_rng(0), np.random.default_rng(0)
         dataset.sample(2, probe)
         dataset.sample_factors(2, plain)
@@ -169,7 +181,7 @@ class DeviceImages:
             if out is None:
                 out = torch.empty((n, *u8.shape[1:]), dtype=torch.uint8, device=device)
             out[start : start + len(index)] = torch.from_numpy(u8).to(device)
-        return cls(out, dataset, batch_size)
+        return out
 
     def gather(self, model: Baseline, rng: np.random.Generator, step: int) -> dict:
         """``{"x": (B, C, H, W) in the model's dtype, "factors": int64 (B, K)}`` on the device."""

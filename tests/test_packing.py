@@ -257,3 +257,22 @@ def test_check_model_checks_the_packing_hooks():
     assert check_model(_linear_model(False))[-1] == "packing hooks"
     with pytest.raises(ContractError, match="pack_loss must be a pure function"):
         check_model(_linear_model(True))
+
+
+def test_device_images_gather_the_batches_the_host_path_draws():
+    """The CUDA data path (dataset on the device as uint8), exercised on the CPU: same rng
+    draws, bit-identical images and factors."""
+    import numpy as np
+
+    from disbench.packing import DeviceImages
+
+    ds = TinyShapes()
+    images = DeviceImages.build(ds, torch.device("cpu"), 5)
+    assert images is not None and images.images.dtype == torch.uint8 and images.images.shape == (32, 1, 32, 32)
+    model = make("beta_vae", 0, 1, torch.float32)
+    a, b = np.random.default_rng(9), np.random.default_rng(9)
+    for step in range(3):
+        got = images.gather(model, a, step)
+        want = model.next_batch(ds, 5, b, step)
+        assert torch.equal(got["x"], torch.from_numpy(want["x"])) and torch.equal(got["factors"], torch.from_numpy(want["factors"]))
+    assert a.bit_generator.state == b.bit_generator.state
