@@ -202,6 +202,15 @@ class PackMember:
     desc: str = ""
 
 
+def _unbind(stacked: dict, n: int) -> list[dict]:
+    """``{name: (n, ...)}`` -> n dicts ``{name: (...)}`` (views, by ``Tensor.unbind``)."""
+    slots: list[dict] = [{} for _ in range(n)]
+    for name, tensor in stacked.items():
+        for slot, value in zip(slots, tensor.unbind(0)):
+            slot[name] = value
+    return slots
+
+
 class _PackLoss(torch.nn.Module):
     """``model.pack_loss`` as a module's forward, so that ``torch.func.functional_call`` can
     evaluate it with one slot of the stacked parameters (keys prefixed ``model.``)."""
@@ -217,8 +226,8 @@ class _PackLoss(torch.nn.Module):
 class _Pack:
     """The stacked state of N members at one step (parameters, buffers, optimisers, hparams)."""
 
-    def __init__(self, members: list[PackMember], states: list):
-        self.members, self.states = members, states
+    def __init__(self, members: list[PackMember], states: list, vectorize: bool = True):
+        self.members, self.states, self.vectorize = members, states, vectorize
         models = [m.model for m in members]
         self.loss_module = _PackLoss(models[0])
         self.params, self.buffers = stack_module_state(models)
@@ -241,7 +250,13 @@ class _Pack:
             state = {**{f"model.{k}": v for k, v in params.items()}, **{f"model.{k}": v for k, v in buffers.items()}}
             return functional_call(module, state, (b, n, hp, step))
 
-        losses, terms = torch.vmap(loss, randomness="error")(self.params, self.buffers, batch, noise, self.hparams)
+        if self.vectorize:
+            losses, terms = torch.vmap(loss, randomness="error")(self.params, self.buffers, batch, noise, self.hparams)
+        else:  # the same loss slot by slot (unbind: one backward op per stacked tensor)
+            n = len(self.members)
+            slots = [_unbind(t, n) for t in (self.params, self.buffers, batch, noise, self.hparams)]
+            outs = [loss(*(slot[i] for slot in slots)) for i in range(n)]
+            losses, terms = ({k: torch.stack([o[j][k] for o in outs]) for k in outs[0][j]} for j in (0, 1))
         step_optimizers(self.optimizers, {k: v.sum() for k, v in losses.items()})
         return [{k: v[i].detach() for k, v in terms.items()} for i in range(len(self.members))]
 
@@ -259,11 +274,17 @@ class _Pack:
 
 def fit_pack(members: list[PackMember], dataset, *, steps: int, batch_size: int, checkpoint_every: int = 1000,
              log_every: int = 50, device: str | torch.device = "auto", precision: str = "float32",
-             progress: bool = True, desc: str = "pack") -> list[DisbenchError | None]:
+             progress: bool = True, desc: str = "pack", vectorize: bool | None = None) -> list[DisbenchError | None]:
     """Train ``members`` (runs of one packable model class, alike but for their seed and
     ``pack_hyperparameters``: :func:`pack_key`) side by side, each into its own run directory
     as :func:`disbench.train.fit` trains one (same files, same checkpoint format, same resume;
     members resumed at different steps train as separate packs).
+
+    ``vectorize``: evaluate the N losses with ``torch.vmap`` (grouped convolutions: the
+    GPU's way, default off the CPU) or slot by slot (default on the CPU, where vmap's
+    grouped convolutions and layout copies measured 1.5× slower than N separate passes:
+    ``benchmarks/bench_pack.py``); both then take one backward and one optimiser step over
+    the stacked parameters, and give the same numbers (tests/test_packing.py).
 
     Returns:
         per member: None (completed) or the :class:`~disbench.train.TrainingFailed` that
@@ -275,6 +296,7 @@ def fit_pack(members: list[PackMember], dataset, *, steps: int, batch_size: int,
     """
     tune_allocator()
     dev = resolve_device(device)
+    vectorize = dev.type != "cpu" if vectorize is None else vectorize
     outcome: list[DisbenchError | None] = [None] * len(members)
     states, recorders = [], []
     for m in members:
@@ -296,7 +318,7 @@ def fit_pack(members: list[PackMember], dataset, *, steps: int, batch_size: int,
                 alive = groups[start]
                 while alive:
                     alive = _train(alive, members, states, recorders, outcome, finished, dataset, steps,
-                                   batch_size, dev, precision, bar, images)
+                                   batch_size, dev, precision, bar, images, vectorize)
     except BaseException as e:
         what = "interrupted" if isinstance(e, KeyboardInterrupt) else "error"
         msg = f"{what}: {type(e).__name__}: {e}".rstrip(": ") + "; run again to resume from the last checkpoint"
@@ -315,11 +337,11 @@ def fit_pack(members: list[PackMember], dataset, *, steps: int, batch_size: int,
 
 
 def _train(alive, members, states, recorders, outcome, finished, dataset, steps, batch_size, dev, precision, bar,
-           images) -> list[int]:
+           images, vectorize) -> list[int]:
     """Train members ``alive`` (all at the same step) as one pack until the end or a failure;
     returns the members left to train (after a failure: the survivors, synced back)."""
     start = states[alive[0]].step
-    pack = _Pack([members[i] for i in alive], [states[i] for i in alive])
+    pack = _Pack([members[i] for i in alive], [states[i] for i in alive], vectorize)
     stream = _BatchStream([(members[i].model, states[i].data_rng) for i in alive], dataset, batch_size, start,
                           steps, dev, gather=images.gather if images is not None else None)
     every = recorders[alive[0]].checkpoint_every
