@@ -224,3 +224,51 @@ def test_caption_and_tidy_record_the_data_source_and_scikit_learn():
     assert "Gaussian TC" in board.to_text()
     old = build_leaderboard(records())  # runs scored before provenance was recorded: nothing claimed
     assert "Data:" not in old.tables()[0].caption
+
+
+def test_mean_not_median_in_every_view(tmp_path):
+    # issue 26.3: seeds [0.1, 0.2, 0.9] have mean 0.4 (median 0.2): the tidy table, the wide CSV and the
+    # Markdown cell show 0.4, and the 95% CI is centred on it (std = sqrt(0.38 / 2) = 0.4359)
+    b = build_leaderboard(records({"alpha": ("train", "none", [0.1, 0.2, 0.9], None)}))
+    row = b.tidy.set_index("name").loc["alpha"]
+    assert row["mean"] == pytest.approx(0.4) and row["std"] == pytest.approx(math.sqrt(0.38 / 2))
+    assert (row["ci_low"] + row["ci_high"]) / 2 == pytest.approx(0.4)
+    assert row["ci_high"] - 0.4 == pytest.approx(4.302653 * math.sqrt(0.38 / 2) / math.sqrt(3), abs=1e-5)
+    export_leaderboard(b, tmp_path / "lb.csv", "csv")
+    wide = pd.read_csv(tmp_path / "lb.csv").set_index("name")
+    assert wide.loc["alpha", "mig"] == pytest.approx(0.4)
+    assert (wide.loc["alpha", "mig_ci_low"] + wide.loc["alpha", "mig_ci_high"]) / 2 == pytest.approx(0.4)
+    assert pd.read_csv(tmp_path / "lb.tidy.csv")["mean"].tolist() == pytest.approx([0.4])
+    assert "| 0.400 ± 0.436 |" in b.to_markdown()
+
+
+def test_a_missing_seed_is_marked_in_every_view_and_never_bold(tmp_path):
+    # issue 22.1: one NaN seed made mean/CI/rank NaN in the table while the row could still be bold; now
+    # the statistics are over the finite seeds (as the test uses them), the row is marked ‡ and not bold
+    rows = {"alpha": ("train", "none", [0.90, math.nan, 0.92, 0.91], None),
+            "beta": ("train", "none", [0.10, 0.11, 0.12, 0.13], None)}  # fmt: skip
+    b = build_leaderboard(records(rows))
+    t = b.tidy.set_index("name")
+    assert t.loc["alpha", "mean"] == pytest.approx(0.91) and (t.loc["alpha", "n"], t.loc["alpha", "missing"]) == (3, 1)
+    assert (t.loc["alpha", "ci_low"] + t.loc["alpha", "ci_high"]) / 2 == pytest.approx(0.91)
+    assert t.loc["alpha", "rank"] == 1 and not t["bold"].any() and t.loc["alpha", "verdict"] == "missing seed"
+    assert t.loc["beta", "missing"] == 0
+    assert "0.910 ± 0.010 † ‡" in b.to_markdown() and "‡: some seed has no score (NaN)" in b.to_markdown()
+    assert r"$.910^{\dagger\ddagger}$" in b.to_latex() and r"\mathbf" not in b.to_latex()
+    assert "‡" in b.to_html() and "<b>" not in b.to_html().split("<tbody>")[1]
+    assert b.wide().set_index("name").loc["alpha", "mig_missing"] == 1
+
+
+def test_bold_never_crosses_supervision_groups():
+    # beta (factor labels) has by far the best MIG, but it is alone in its supervision group: the
+    # unsupervised rows are compared among themselves only, and alpha is their significant winner
+    rows = {"alpha": ("train", "none", [0.50, 0.54, 0.58], None),
+            "gamma": ("train", "none", [0.10, 0.12, 0.11], None),
+            "beta": ("train", "factor labels", [0.90, 0.91, 0.92], None)}  # fmt: skip
+    t = build_leaderboard(records(rows)).tidy.set_index("name")
+    assert t["bold"].to_dict() == {"alpha": True, "gamma": False, "beta": False}
+    assert t["rank"].to_dict() == {"alpha": 1, "gamma": 2, "beta": 1}
+    assert t.loc["beta", "verdict"] == "one row" and math.isnan(t.loc["alpha", "p_vs_best"])
+    same = {**rows, "beta": ("train", "none", [0.90, 0.91, 0.92], None)}
+    assert build_leaderboard(records(same)).tidy.set_index("name")["bold"].to_dict() == {
+        "alpha": False, "gamma": False, "beta": True}
