@@ -421,7 +421,8 @@ class Leaderboard:
         columns, in a ``table*`` (full page width).
         """
         header = ("% disbench leaderboard: needs \\usepackage{booktabs} only (pdflatex, no other packages).\n"
-                  "% Bold: best and significantly better than the runner-up; \\dagger: tied with the best.\n")  # fmt: skip
+                  "% Bold: best and significantly better than every other row of its supervision group; "
+                  "\\dagger: not significantly worse than the best; \\ddagger: a seed without a score.\n")  # fmt: skip
         return header + latex_tables(self.tables(), compact=compact)
 
     def to_html(self) -> str:
