@@ -342,7 +342,8 @@ class Leaderboard:
                 rows.append(Row(name, first["display_name"], first["supervision"] if trained else "",
                                 first["representation"], trained, cells))  # fmt: skip
             units = [_common_unit(g[g["metric"] == m]["unit"]) for m in metrics]
-            variants = [_common_unit(g[g["metric"] == m]["variant"]) if "variant" in g else "" for m in metrics]
+            variants = ["/".join(sorted(set(g.loc[g["metric"] == m, "variant"]) - {""})) if "variant" in g else ""
+                        for m in metrics]  # fmt: skip
             out.append(Table(key, metrics, rows, self.caption(key), units, variants))
         return out
 
@@ -560,7 +561,7 @@ def _header(metrics: list[str], units: list[str] | None = None, variants: list[s
     units = units or [""] * len(metrics)
     variants = variants or [""] * len(metrics)
     return ["Model", "Supervision", "Representation"] + [
-        f"{METRIC_LABELS.get(m, (m,))[0]}{f' [{v}]' if v else ''}{f' ({u})' if u else ''} "
+        f"{METRIC_LABELS.get(m, (m,))[0]}{' (' + '; '.join(x for x in (v, u) if x) + ')' if v or u else ''} "
         f"{'↓' if lower_is_better(m) else '↑'}"
         for m, u, v in zip(metrics, units, variants)
     ]

@@ -272,3 +272,27 @@ def test_bold_never_crosses_supervision_groups():
     same = {**rows, "beta": ("train", "none", [0.90, 0.91, 0.92], None)}
     assert build_leaderboard(records(same)).tidy.set_index("name")["bold"].to_dict() == {
         "alpha": False, "gamma": False, "beta": True}
+
+
+def test_a_metric_variant_labels_every_output(tmp_path):
+    # issue 22.2: DCI-ES's explicitness exists in two forms; the header, caption, LaTeX and CSV say which ran
+    recs = records()
+    for r in recs:
+        if r.metrics:
+            r.metrics.update({"dci_es": 0.5 + 0.01 * r.seed, "dci_es.variant": "paper"})
+    b = build_leaderboard(recs)
+    assert "DCI-ES E (paper) ↑" in b.to_markdown() and "<th>DCI-ES E (paper) ↑</th>" in b.to_html()
+    assert "DCI-ES E (paper) ↑" in b.to_text()
+    assert r"$E$$_\mathrm{paper}$" in b.to_latex()
+    assert "DCI-ES E variant: paper — E = 1 − area under the loss–capacity curve" in b.tables()[0].caption
+    export_leaderboard(b, tmp_path / "lb.csv", "csv")
+    assert set(pd.read_csv(tmp_path / "lb.csv")["dci_es_variant"]) == {"paper"}
+    assert set(pd.read_csv(tmp_path / "lb.tidy.csv").query("metric == 'dci_es'")["variant"]) == {"paper"}
+    # rows scored with different variants are never compared, and the header names both
+    for r in recs:
+        if r.metrics and r.name == "gamma":
+            r.metrics["dci_es.variant"] = "authors_script"
+    mixed = build_leaderboard(recs)
+    assert "DCI-ES E (authors\\_script/paper) ↑" in mixed.to_markdown()
+    t = mixed.tidy[mixed.tidy.metric == "dci_es"].set_index("name")
+    assert t.loc["gamma", "verdict"] == "one row" and t.loc["gamma", "rank"] == 1
