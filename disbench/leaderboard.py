@@ -347,11 +347,15 @@ class Leaderboard:
             out.append(Table(key, metrics, rows, self.caption(key), units, variants))
         return out
 
-    def rank_scores(self, key) -> tuple[pd.DataFrame, dict[str, bool]]:
+    def rank_scores(self, key, supervision: str | None = None) -> tuple[pd.DataFrame, dict[str, bool]]:
         """Blocks × models table of one group for :func:`disbench.stats.rank_summary`: one row
         per metric (the mean over seeds), one column per trained model (display name), and
-        per metric whether higher is better. Metrics some model lacks are left out."""
+        per metric whether higher is better. Metrics some model lacks are left out.
+        ``supervision``: only the trained rows of that supervision (rows of different
+        supervision are never compared, :data:`disbench.stats.RULE`)."""
         g = self.tidy[(self.tidy[GROUP] == pd.Series(key, index=GROUP)).all(axis=1) & (self.tidy["kind"] == "train")]
+        if supervision is not None:
+            g = g[g["supervision"] == supervision]
         scores = g.pivot_table(index="metric", columns="display_name", values="mean", aggfunc="first")
         scores = scores.reindex(_metric_order(scores.index)).dropna(axis=0, how="any")
         return scores, {m: not lower_is_better(m) for m in scores.index}
