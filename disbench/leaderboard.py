@@ -173,7 +173,8 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
     Columns: dataset, profile, metric_preset, kind, name, display_name, supervision,
     representation, metric, variant, mean (arithmetic mean over the finite seeds), std,
     ci_low, ci_high (95% Student-t, centred on ``mean``), n (finite seeds), missing (seeds
-    whose score is NaN: the row is marked and never bold), seeds (comma-separated), noise_std
+    whose score is NaN or absent while the row's other metrics have it: the row is marked and
+    never bold), seeds (every seed of the row, comma-separated), noise_std
     (metric sampling noise, RMS over the row's runs; NaN if not measured), values (the
     per-seed scores, comma-separated in seed order, ``nan`` kept), rank (1 = best mean among
     the trained rows of the same group and supervision; NaN for sanity rows), bold (best and
@@ -186,10 +187,13 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
     if "variant" not in long.columns:
         long = long.assign(variant="")
     keys = [*GROUP, *ROW, "display_name", "supervision", "representation", "metric", "variant"]
+    # the seeds of a row over all its metrics: a seed scored for some metrics but not this one is missing here
+    row_seeds = long.groupby([*GROUP, *ROW], sort=False)["seed"].agg(lambda x: sorted(set(x)))
     rows = []
     for key, g in long.groupby(keys, sort=False, dropna=False):
-        g = g.sort_values("seed")
-        all_values = g["value"].to_numpy(dtype=float)
+        by_seed = dict(zip(g["seed"], g["value"].astype(float)))
+        seeds = row_seeds[tuple(key[: len(GROUP) + len(ROW)])]
+        all_values = np.array([by_seed.get(s, math.nan) for s in seeds], dtype=float)
         values = all_values[~np.isnan(all_values)]  # a missing seed: marked, the statistics over the others
         noise = g["noise_std"].to_numpy(dtype=float)
         low, high = stats.mean_ci(values)
@@ -198,7 +202,7 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
             "mean": float(values.mean()) if values.size else math.nan,
             "std": float(values.std(ddof=1)) if values.size > 1 else math.nan,
             "ci_low": low, "ci_high": high, "n": int(values.size), "missing": int(all_values.size - values.size),
-            "seeds": ",".join(str(s) for s in g["seed"]),
+            "seeds": ",".join(str(s) for s in seeds),
             "noise_std": float(np.sqrt(np.mean(noise**2))) if not np.isnan(noise).all() else math.nan,
             "values": ",".join(repr(float(v)) for v in all_values),
             "unit": g["unit"].iloc[0] if g["unit"].nunique() == 1 else "",

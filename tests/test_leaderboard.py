@@ -257,6 +257,13 @@ def test_a_missing_seed_is_marked_in_every_view_and_never_bold(tmp_path):
     assert r"$.910^{\dagger\ddagger}$" in b.to_latex() and r"\mathbf" not in b.to_latex()
     assert "‡" in b.to_html() and "<b>" not in b.to_html().split("<tbody>")[1]
     assert b.wide().set_index("name").loc["alpha", "mig_missing"] == 1
+    # a seed scored for one metric but not for another is missing in the other
+    recs = records({"alpha": ("train", "none", [0.5, 0.6, 0.7], [30.0, 31.0, 32.0]),
+                    "beta": ("train", "none", [0.1, 0.2, 0.3], [40.0, 41.0, 42.0])})  # fmt: skip
+    del next(r for r in recs if r.run_id == "alpha-s2").metrics["fid"]
+    fid = build_leaderboard(recs).tidy.query("metric == 'fid'").set_index("name")
+    assert (fid.loc["alpha", "missing"], fid.loc["alpha", "n"], fid.loc["alpha", "seeds"]) == (1, 2, "0,1,2")
+    assert fid.loc["alpha", "mean"] == pytest.approx(30.5) and not fid["bold"].any()
 
 
 def test_bold_never_crosses_supervision_groups():
