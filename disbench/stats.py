@@ -48,10 +48,11 @@ from disbench.errors import InvalidInputError
 ALPHA = 0.05
 CONFIDENCE = 0.95
 RESOLUTION = 1e-6
+RESOLUTION_TEXT = "1e-6"
 TEST_NAME = "Welch's t-test, Holm-corrected"
 RULE = (f"Bold: the best mean, significantly better than every other row of its supervision group ({TEST_NAME} over "
         f"the k − 1 comparisons with the best, α = {ALPHA}); † not significantly worse than the best; differences "
-        f"of means within the metric's sampling noise (its noise std) or under {RESOLUTION:g} are never significant; "
+        f"of means within the metric's sampling noise (its noise std) or under {RESOLUTION_TEXT} are never significant; "
         f"a row with a missing (NaN) seed is marked and never bold. Rows are compared only with rows of the same "
         f"dataset, profile, metric preset and supervision.")
 
