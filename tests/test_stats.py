@@ -111,6 +111,7 @@ def test_differences_below_the_resolution_or_the_noise_floor_are_never_significa
     # issue 22.1: two constant rows 1e-7 apart gave p = 0 and a bold winner
     v = stats.compare_rows({"a": [0.5, 0.5, 0.5], "b": [0.5 + 1e-7] * 3})
     assert v.winner is None and v.tied == {"a", "b"} and v.p_vs_top("a") == 1.0
+    assert float(stats.RESOLUTION_TEXT) == stats.RESOLUTION  # the caption prints the rule's value
     assert stats.below_floor([0.5] * 3, [0.5 + 1e-7] * 3) and not stats.below_floor([0.5] * 3, [0.5 + 1e-5] * 3)
     assert stats.compare_rows({"a": [0.5, 0.5, 0.5], "b": [0.5 + 1e-5] * 3}).winner == "b"  # above the resolution
     # a clear Welch difference (0.05, p = 6e-4) within the metric's own noise (std 0.06 over metric seeds)
