@@ -283,3 +283,23 @@ def test_device_images_gather_the_batches_the_host_path_draws():
         want = model.next_batch(ds, 5, b, step)
         assert torch.equal(got["x"], torch.from_numpy(want["x"])) and torch.equal(got["factors"], torch.from_numpy(want["factors"]))
     assert a.bit_generator.state == b.bit_generator.state
+
+
+@pytest.mark.slow
+def test_quick_profile_packed_runs_score_as_the_runs_alone(tmp_path):
+    """β-VAE's quick profile on dSprites at two β values: a pack of two and the two runs alone
+    end with the same parameters (bit for bit on the CPU) and the same quick metric scores."""
+    from disbench.metrics import evaluate_run
+    from disbench.train import train_run
+
+    runs = [{"preset": "beta_vae", "dataset": "dsprites", "profile": "quick", "seed": s, "out_dir": tmp_path / f"p{s}",
+             "overrides": {"model": {"beta": b}}} for s, b in [(0, 1.0), (1, 4.0)]]
+    assert train_pack(runs, device="cpu", progress=False) == [None, None]
+    for r in runs:
+        alone = train_run("beta_vae", dataset="dsprites", profile="quick", seed=r["seed"], out_dir=tmp_path / f"a{r['seed']}",
+                          device="cpu", progress=False, overrides=r["overrides"])
+        a = torch.load(alone / "checkpoints" / "last.pt", weights_only=True)
+        p = torch.load(r["out_dir"] / "checkpoints" / "last.pt", weights_only=True)
+        assert all(torch.equal(a["model"][k], p["model"][k]) for k in a["model"])
+        scores = [evaluate_run(d, ["mig", "sap"], preset="quick", device="cpu") for d in (alone, r["out_dir"])]
+        assert scores[0]["mig"] == scores[1]["mig"] and scores[0]["sap"] == scores[1]["sap"]
