@@ -14,8 +14,9 @@ core (:func:`disbench.train.fit`):
 6. ``traverse`` and ``reconstruct`` shapes (the image grids), and a ``state_dict`` round trip;
 7. when the class declares the packing hooks (``pack_hyperparameters``; the contract's
    "Packing"): its fields are float config fields, ``pack_noise`` draws only from the run's
-   generator, and a pack of two runs (:func:`disbench.packing.fit_pack`) ends with the
-   parameters of the two runs trained alone (relative difference ≤ :data:`PACK_RTOL`).
+   generator, and a pack of two runs (:func:`disbench.packing.fit_pack` with ``torch.vmap``,
+   which refuses random draws) ends with the parameters of the two runs trained alone
+   (relative difference ≤ :data:`PACK_RTOL`).
 
 In a user's test suite::
 
@@ -189,7 +190,7 @@ def _check_packing(cls, build, ds, config, batch_size: int, seed: int, label: st
         members = [PackMember(build(s), s, Path(tmp) / f"pack{s}") for s in (seed, seed + 1)]
         try:
             outcome = fit_pack(members, ds, steps=CHECK_STEPS, batch_size=batch_size, checkpoint_every=1, log_every=1,
-                               device="cpu", progress=False)
+                               device="cpu", progress=False, vectorize=True)  # vmap: randomness is an error
         except Exception as e:
             raise ContractError(f"{label}: training a pack of two failed ({type(e).__name__}: {e}): pack_loss must be "
                                 "a pure function of parameters, batch, noise and hparams (no randomness, no state "

@@ -14,6 +14,9 @@ resumed from ``checkpoints/last.pt`` ends with the same parameters as an uninter
 (bit-exact on the CPU, where deterministic algorithms are enforced; CUDA runs use bf16
 compiled sub-networks and TF32 or bf16 autocast — the profile's ``precision`` — and are
 reproducible only up to kernel nondeterminism).
+
+Runs of a model that declares the packing hooks can also train N at a time, each still into
+its own run directory with its own streams (:mod:`disbench.packing`, ``--pack N``).
 """
 
 from __future__ import annotations
