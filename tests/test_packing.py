@@ -303,3 +303,25 @@ def test_quick_profile_packed_runs_score_as_the_runs_alone(tmp_path):
         assert all(torch.equal(a["model"][k], p["model"][k]) for k in a["model"])
         scores = [evaluate_run(d, ["mig", "sap"], preset="quick", device="cpu") for d in (alone, r["out_dir"])]
         assert scores[0]["mig"] == scores[1]["mig"] and scores[0]["sap"] == scores[1]["sap"]
+
+
+def test_cli_run_and_study_pass_pack_on(monkeypatch):
+    from disbench import runner, study
+    from disbench.cli import main
+
+    seen = {}
+
+    def fake_run(*args, **kwargs):
+        seen["run"] = kwargs["pack"]
+        return runner.JobResult([], [])
+
+    def fake_study(plan, **kwargs):
+        seen["study"] = kwargs["pack"]
+        return runner.JobResult([], []), {}
+
+    monkeypatch.setattr(runner, "run_benchmark", fake_run)
+    monkeypatch.setattr(study, "run_study", fake_study)
+    assert main(["run", "--models", "beta_vae", "--pack", "4", "--no-progress"]) == 0
+    assert main(["study", "unsupervised_study_v1", "--models", "beta_vae", "--seeds", "0", "--pack", "6",
+                 "--no-progress"]) == 0
+    assert seen == {"run": 4, "study": 6}
