@@ -27,8 +27,11 @@ declares the packing hooks of the Baseline contract (:mod:`disbench.models.base`
   (runs resumed at different steps train as separate packs).
 
 On CUDA the dataset's images go to the device once as uint8 (:class:`DeviceImages`) and each
-run's batch is gathered there from the indices its own rng draws. Equivalence (tests/
-test_packing.py): float64 packs equal solo runs to ~1e-15; float32 agrees to rounding.
+run's batch is gathered there from the indices its own rng draws. On the CPU the N losses are
+evaluated slot by slot instead of with vmap (same stacked state, same single backward and
+optimiser step; vmap's grouped convolutions measured 1.5× slower there). Equivalence
+(tests/test_packing.py, packs of 4): with vmap, float64 parameters equal the runs alone to
+≤ 2e-14 after 20 steps and float32 to ~1e-7 relative after 50; slot by slot, bit for bit.
 Not packed: GANs (their alternating generator/discriminator steps are written as separate
 updates with ``frozen`` modules and, for several, BatchNorm running statistics) and any class
 that does not declare the hooks; they train alone and the runner says so.
