@@ -83,8 +83,11 @@ class RunSpec:
         config: the resolved preset profile (train) or ``{"metric_preset": ...}`` (sanity);
             hashed into the run id.
         variant: the ``model`` keys this run sets away from its preset profile (a study's
-            grid point, :func:`train_spec`); {} for the profile as it is. Part of the config,
-            named in the run id and the leaderboard row, passed to training as overrides.
+            grid point, ``--set model.beta=8``, :func:`train_spec`); {} for the profile as it is.
+            Part of the config, named in the run id and the leaderboard row, passed to training
+            as overrides.
+        settings: likewise the profile keys (``steps``, ``batch_size`` ...) it changes
+            (``--set steps=2000``); {} for the profile as it is.
         preset: the preset file, when it lies outside ``baselines/`` (a path the workers
             load); None for the built-in presets.
         encoder: for a row scored without training (supervision "external"): the outside
@@ -107,6 +110,7 @@ class RunSpec:
     representation: str
     config: dict
     variant: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
     preset: str | None = None
     encoder: str | None = None
     generator: str | None = None
@@ -123,9 +127,10 @@ class RunSpec:
 def run_id(spec: dict) -> str:
     """Deterministic id of a run spec: ``<row>-<dataset>-<profile>-s<seed>-<10 hex of sha256(config)>``.
 
-    ``row`` is the preset name, followed by its ``variant`` when the run changes the preset's
-    profile (``beta_vae+beta=1``, :func:`disbench.results.row_name`); the hash covers the
-    resolved config, so the variant only makes the id readable.
+    ``row`` is the preset name, followed by its ``variant`` and ``settings`` when the run
+    changes the preset's profile (``beta_vae+beta=1``, ``beta_vae+beta=8,steps=2000``,
+    :func:`disbench.results.row_name`); the hash covers the resolved config, so the label only
+    makes the id readable.
     """
     identity = {k: spec[k] for k in ("kind", "name", "model", "dataset", "profile", "seed", "config")}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
@@ -150,6 +155,8 @@ def plan_runs(
     sanity: bool = True,
     encoders: dict[str, str] | None = None,
     generators: dict[str, str] | None = None,
+    overrides: dict | None = None,
+    sweep: list[tuple[str, tuple]] | None = None,
 ) -> list[dict]:
     """The run specs of a job, trained runs first (then the outside encoders), then the sanity rows.
 
@@ -174,18 +181,26 @@ def plan_runs(
         generators: row name (one of ``encoders``) -> outside generator
             (``package.module:function``, see :func:`disbench.plugins.load_generator`) for the
             row's sample metrics (FID); probed here as well.
+        overrides: ``--set`` (flat: ``{"model.beta": 8, "steps": 2000}``, :mod:`disbench.overrides`),
+            applied to every trained preset (:func:`disbench.study.grid.grid_spec`).
+        sweep: ``--sweep`` (:func:`disbench.overrides.parse_sweep`): each trained preset runs at
+            every point of its Cartesian product (the ad-hoc study of
+            :func:`disbench.study.grid.plan_sweep`).
 
     Returns:
         A list of JSON-serialisable spec dicts (:meth:`RunSpec.to_dict`; each run's ``run.json``).
 
     Raises:
         UnknownNameError: unknown model, dataset, metric or profile (lists the valid ones).
-        InvalidInputError: no models, datasets or seeds, or a negative seed.
+        UnknownConfigKeyError: an ``overrides``/``sweep`` key the profile or a model config lacks.
+        InvalidInputError: no models, datasets or seeds, or a negative seed; a bad override value.
         PluginError: outside code (a preset's model class, an encoder) that cannot be used.
     """
     from disbench import data
     from disbench.metrics.evaluate import GROUP_METRICS, SAMPLE_METRICS  # not for sanity rows
+    from disbench.overrides import sweep_points
     from disbench.presets import list_presets, load_preset
+    from disbench.study.grid import grid_spec
 
     everything = models == "all" or list(models) == ["all"]
     names = list_presets() if everything else list(dict.fromkeys(models))
@@ -230,7 +245,8 @@ def plan_runs(
     for d in datasets:
         for seed in seeds:
             for preset in presets.values():
-                specs.append(train_spec(preset, d, profile, seed, metrics))
+                for point in sweep_points(sweep or []):
+                    specs.append(grid_spec(preset, d, profile, seed, metrics, {**(overrides or {}), **point}))
             for name, (ref, num_codes) in external.items():
                 gen = generators.get(name)
                 specs.append(RunSpec(
@@ -287,33 +303,40 @@ def metric_preset_for(profile: str) -> str:
 
 
 def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[str] | None = None, *,
-               model: dict | None = None) -> dict:  # fmt: skip
+               model: dict | None = None, settings: dict | None = None) -> dict:  # fmt: skip
     """The spec of one trained run: ``preset``'s ``profile``, with ``model`` replacing keys of
-    the profile's ``model`` table (how a study sweeps a hyper-parameter).
+    the profile's ``model`` table (how a study sweeps a hyper-parameter, and ``--set model.K=V``)
+    and ``settings`` replacing profile keys (``--set steps=2000``), checked and converted by
+    :meth:`disbench.presets.Preset.resolve_profile`.
 
-    The keys whose value differs from the profile's own form the run's ``variant``: it
-    changes the config (so the run id), names the run (``beta_vae+beta=1-...``, display name
-    ``β-VAE (beta=1)``) and is passed to the training as ``overrides={"model": variant}``.
-    Without a variant the spec is exactly the one ``disbench run`` plans.
+    The keys whose value differs from the profile's own form the run's ``variant`` (model keys)
+    and ``settings`` (profile keys): they change the config (so the run id), name the run
+    (``beta_vae+beta=1-...``, display name ``β-VAE (beta=1)``) and are passed to the training
+    as ``overrides``. Without them the spec is exactly the one ``disbench run`` plans.
 
     Args:
         preset: a :class:`disbench.presets.Preset`.
         dataset, profile, seed, metrics: as in :func:`plan_runs` (not checked here).
         model: hyper-parameters to set, or None.
+        settings: profile keys to set (:data:`disbench.overrides.PROFILE_KEYS`), or None.
 
     Raises:
         UnknownNameError: the preset has no such profile.
+        UnknownConfigKeyError, InvalidInputError: a key or value the profile or model config refuses.
     """
     from disbench import presets
 
     config = preset.profile(profile)
-    variant = {k: v for k, v in (model or {}).items() if k not in config["model"] or config["model"][k] != v}
+    variant, settings = preset.changes(profile, {**(settings or {}), "model": model or {}})
     config["model"].update(variant)
-    display = preset.display_name + (f" ({variant_label(variant)})" if variant else "")
+    config.update(settings)
+    label = variant_label({**variant, **settings})
+    display = preset.display_name + (f" ({label})" if label else "")
     return RunSpec(
         kind="train", name=preset.name, model=preset.model, dataset=dataset, profile=profile, seed=seed,
         metrics=metrics, metric_preset=metric_preset_for(profile), display_name=display,
         supervision=preset.supervision, representation=preset.representation, config=config, variant=variant,
+        settings=settings,
         preset=None if preset.path is None or preset.path.parent == presets.presets_dir() else str(preset.path.resolve()),
     ).to_dict()  # fmt: skip
 
@@ -369,7 +392,8 @@ def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
 
     train_run(
         spec.get("preset") or spec["name"], dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
-        out_dir=run_dir, device=device, progress=False, overrides={"model": spec["variant"]},
+        out_dir=run_dir, device=device, progress=False,
+        overrides={**spec.get("settings", {}), "model": spec["variant"]},
     )  # fmt: skip
     metrics = spec["metrics"]
     if metrics is not None:
@@ -508,11 +532,18 @@ def run_benchmark(
     task: Callable | None = None,
     encoders: dict[str, str] | None = None,
     generators: dict[str, str] | None = None,
+    overrides: dict | None = None,
+    sweep: list[tuple[str, tuple]] | None = None,
 ) -> JobResult:
     """Run a whole job: plan, skip what is complete, execute the rest, export the leaderboard.
 
+    With ``sweep`` the trained runs form an ad-hoc study (:func:`disbench.study.grid.plan_sweep`):
+    its definition is saved in ``out/studies/<name>/plan.json`` and its analysis written
+    beside it (``out/studies/<name>/<profile>/``), and ``disbench report`` shows it.
+
     Args:
-        models, datasets, seeds, profile, metrics, sanity, encoders, generators: see :func:`plan_runs`.
+        models, datasets, seeds, profile, metrics, sanity, encoders, generators, overrides,
+            sweep: see :func:`plan_runs`.
         out: the results directory (see :mod:`disbench.results`).
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` ... (passed to training and metrics).
         executor: a :mod:`disbench.executors` executor; default in-process, one run at a time.
@@ -532,8 +563,19 @@ def run_benchmark(
         ResultsStoreError: ``out`` holds a damaged index or one from another version.
     """
     specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity, encoders=encoders,
-                      generators=generators)
+                      generators=generators, overrides=overrides, sweep=sweep)
+    plan = None
+    if sweep:
+        from disbench.study.grid import adhoc_plan, save_definition
+
+        plan = adhoc_plan(specs, models, datasets, seeds, profile, metrics, overrides, sweep)
+        save_definition(plan, out)
+        echo(f"{plan.study.name}: {plan.study.title}, {len(plan.specs)} trained run(s)")
     result = execute(specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task)
+    if plan is not None:
+        from disbench.study.analysis import write_analysis
+
+        write_analysis(plan, result.records, Path(out) / "studies" / plan.study.name / plan.profile, echo=echo)
     if export:
         result.exports = export_all(result.records, Path(out), echo=echo)
     return result
@@ -627,7 +669,7 @@ def score_groups(records: list[RunRecord], out: str | Path, *, device: str = "au
     groups: dict[tuple, list[RunRecord]] = {}
     for r in records:
         if r.kind == "train" and r.state == "completed":
-            variant = json.dumps(r.spec.get("variant"), sort_keys=True)  # a study's hyper-parameter value
+            variant = row_name({**r.spec, "name": r.name})  # a study's hyper-parameter value, --set
             groups.setdefault((r.name, variant, r.dataset, r.profile, r.metric_preset or "default"), []).append(r)
     for (name, _variant, dataset, profile, preset), group in sorted(groups.items()):
         ids = [r.run_id for r in sorted(group, key=lambda r: r.seed)]

@@ -39,7 +39,6 @@ import disbench
 from disbench import data as data_mod
 from disbench.allocator import tune_allocator
 from disbench.device import (
-    PRECISIONS,
     compile_submodules,
     device_description,
     effective_precision,
@@ -53,7 +52,6 @@ from disbench.models import Baseline, DatasetInfo, get_model_class
 from disbench.presets import load_preset
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
-OVERRIDABLE = ("steps", "batch_size", "checkpoint_every", "log_every", "precision", "model")
 # config keys that must match for a run directory to be resumed
 RESUME_KEYS = ("preset", "model", "dataset", "seed", "steps", "batch_size", "precision", "hparams")
 GRID_SAMPLES = 64
@@ -77,9 +75,11 @@ class TrainingFailed(DisbenchError):
 
 # --- public entry points ------------------------------------------------------------------
 def default_run_dir(preset: str, dataset: str = "dsprites", profile: str = "quick", seed: int = 0,
-                    root: str | Path = Path("results") / "runs") -> Path:
-    """``root/<preset>-<dataset>-<profile>-s<seed>`` (the CLI's default ``--out``)."""
-    return Path(root) / f"{Path(str(preset)).stem}-{dataset}-{profile}-s{seed}"
+                    root: str | Path = Path("results") / "runs", variant: str = "") -> Path:
+    """``root/<preset>[+<variant>]-<dataset>-<profile>-s<seed>`` (the CLI's default ``--out``;
+    ``variant`` is the label of ``--set``'s changes, :func:`disbench.results.variant_label`)."""
+    row = Path(str(preset)).stem + (f"+{variant}" if variant else "")
+    return Path(root) / f"{row}-{dataset}-{profile}-s{seed}"
 
 
 def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "quick", seed: int = 0,
@@ -87,7 +87,9 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
     """The resolved run config (what ``config.json`` holds).
 
     ``overrides`` replace profile keys (``steps``, ``batch_size``, ``checkpoint_every``,
-    ``log_every``, ``precision``); ``overrides["model"]`` updates the model hyper-parameters.
+    ``log_every``, ``precision``); ``overrides["model"]`` updates the model hyper-parameters
+    (:meth:`disbench.presets.Preset.resolve_profile`, the path of ``--set``); they are also
+    recorded as given under ``"overrides"``.
     ``"hparams"`` holds the model's resolved config (every field of its config dataclass,
     defaults filled in). ``"precision"`` is the profile's training precision on CUDA
     (``"float32"``, TF32 allowed, unless the profile says ``"bf16"``); what the run's device
@@ -95,27 +97,14 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
 
     Raises:
         UnknownNameError: unknown preset or profile.
-        UnknownConfigKeyError: a model key (in the preset or the overrides) the model's config lacks.
-        InvalidInputError: an override key that is not one of the above, a bad seed, or a bad
-            model value.
+        UnknownConfigKeyError: an override key that is not one of the above, or a model key (in
+            the preset or the overrides) the model's config lacks.
+        InvalidInputError: a bad seed, or a bad override or model value.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise InvalidInputError(f"seed must be a non-negative int, got {seed!r}")
     p = load_preset(preset)
-    prof = p.profile(profile)
-    for key, value in (overrides or {}).items():
-        if key not in OVERRIDABLE:
-            raise InvalidInputError(f"cannot override {key!r}; valid keys: {', '.join(OVERRIDABLE)}")
-        if key == "model":
-            prof["model"].update(value)
-        elif key == "precision":
-            if value not in PRECISIONS:
-                raise InvalidInputError(f"override precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
-            prof[key] = value
-        else:
-            if not isinstance(value, int) or value < 1:
-                raise InvalidInputError(f"override {key} must be a positive int, got {value!r}")
-            prof[key] = value
+    prof = p.resolve_profile(profile, overrides)
     model_config = get_model_class(p.model).config_class.from_table(
         prof["model"], where=f"preset {p.name!r} profile {profile!r}")
     return {
@@ -135,6 +124,7 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
         "representation": p.representation,
         "citation": p.citation,
         "paper": p.paper,
+        "overrides": {k: v for k, v in (overrides or {}).items() if v not in ({}, None)},
         "disbench_version": disbench.__version__,
     }
 

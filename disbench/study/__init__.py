@@ -61,7 +61,9 @@ def run_study(
     """
     from disbench.runner import JobResult, execute
     from disbench.study.analysis import write_analysis
+    from disbench.study.grid import save_definition
 
+    save_definition(plan, out)
     if train:
         result = execute(plan.specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task)
     else:
