@@ -182,7 +182,7 @@ def plan_runs(
             (``package.module:function``, see :func:`disbench.plugins.load_generator`) for the
             row's sample metrics (FID); probed here as well.
         overrides: ``--set`` (flat: ``{"model.beta": 8, "steps": 2000}``, :mod:`disbench.overrides`),
-            applied to every trained preset (:func:`disbench.study.grid.grid_spec`).
+            applied to every trained preset (:func:`grid_spec`).
         sweep: ``--sweep`` (:func:`disbench.overrides.parse_sweep`): each trained preset runs at
             every point of its Cartesian product (the ad-hoc study of
             :func:`disbench.study.grid.plan_sweep`).
@@ -200,7 +200,6 @@ def plan_runs(
     from disbench.metrics.evaluate import GROUP_METRICS, SAMPLE_METRICS  # not for sanity rows
     from disbench.overrides import sweep_points
     from disbench.presets import list_presets, load_preset
-    from disbench.study.grid import grid_spec
 
     everything = models == "all" or list(models) == ["all"]
     names = list_presets() if everything else list(dict.fromkeys(models))
@@ -339,6 +338,16 @@ def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[
         settings=settings,
         preset=None if preset.path is None or preset.path.parent == presets.presets_dir() else str(preset.path.resolve()),
     ).to_dict()  # fmt: skip
+
+
+def grid_spec(preset, dataset: str, profile: str, seed: int, metrics, flat: dict) -> dict:
+    """The run spec of one grid point: :func:`disbench.runner.train_spec` with the flat settings
+    ``flat`` (``{"model.beta": 8, "steps": 2000}``; :mod:`disbench.overrides`); the one path of
+    a study's grid, ``--sweep`` and ``--set``."""
+    from disbench.overrides import nested
+
+    changes = nested(flat)
+    return train_spec(preset, dataset, profile, seed, metrics, model=changes.pop("model"), settings=changes)
 
 
 def spec_steps(spec: dict) -> int:
@@ -537,9 +546,8 @@ def run_benchmark(
 ) -> JobResult:
     """Run a whole job: plan, skip what is complete, execute the rest, export the leaderboard.
 
-    With ``sweep`` the trained runs form an ad-hoc study (:func:`disbench.study.grid.plan_sweep`):
-    its definition is saved in ``out/studies/<name>/plan.json`` and its analysis written
-    beside it (``out/studies/<name>/<profile>/``), and ``disbench report`` shows it.
+    ``disbench run --sweep`` goes through :func:`disbench.study.run_sweep`, which calls this
+    with ``sweep`` and treats the trained runs as an ad-hoc study.
 
     Args:
         models, datasets, seeds, profile, metrics, sanity, encoders, generators, overrides,
@@ -564,18 +572,7 @@ def run_benchmark(
     """
     specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity, encoders=encoders,
                       generators=generators, overrides=overrides, sweep=sweep)
-    plan = None
-    if sweep:
-        from disbench.study.grid import adhoc_plan, save_definition
-
-        plan = adhoc_plan(specs, models, datasets, seeds, profile, metrics, overrides, sweep)
-        save_definition(plan, out)
-        echo(f"{plan.study.name}: {plan.study.title}, {len(plan.specs)} trained run(s)")
     result = execute(specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task)
-    if plan is not None:
-        from disbench.study.analysis import write_analysis
-
-        write_analysis(plan, result.records, Path(out) / "studies" / plan.study.name / plan.profile, echo=echo)
     if export:
         result.exports = export_all(result.records, Path(out), echo=echo)
     return result

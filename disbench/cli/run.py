@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 # options that take several space-separated values: --seeds 0 1 2
@@ -157,14 +159,20 @@ def command(models, encoders, generators, datasets, seeds, profile, metrics, dev
                                                                            if n == "default" else [n])))
     rows = parse_encoders(encoders, "--encoders")
     model_names = split_values(models) or ([] if rows else ["all"])
-    result = run_benchmark(
+    sweep = parse_sweep(sweeps)
+    job = run_benchmark
+    if sweep:  # an ad-hoc study: the same job, its grid analysed
+        from disbench.study import run_sweep
+
+        job = functools.partial(run_sweep, sweep=sweep)
+    result = job(
         model_names, split_values(datasets), parse_seeds(seeds), profile,
         None if metric_names == ["default"] else metric_names,
         out=out, device=device, executor=make_executor(executor_name, workers, address, retries),
         sanity=sanity, progress=progress, echo=click.echo, encoders=rows,
         generators=parse_encoders(generators, "--generators"), overrides=parse_set(sets),
-        sweep=parse_sweep(sweeps),
     )  # fmt: skip
+    result = result[0] if isinstance(result, tuple) else result
     if result.failed:
         raise click.ClickException(
             f"{len(result.failed)} run(s) failed; see `disbench results list {out} --state failed`"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from disbench.errors import DataFileError, InvalidInputError, MissingFileError, unknown_name
-from disbench.overrides import MODEL_PREFIX, nested, sweep_points
+from disbench.overrides import MODEL_PREFIX, sweep_points
 from disbench.resources import read_toml, studies_dir
 from disbench.results import variant_label
 
@@ -151,7 +151,7 @@ def plan_study(
     """
     from disbench import data
     from disbench.presets import load_preset
-    from disbench.runner import valid_metrics
+    from disbench.runner import grid_spec, valid_metrics
 
     study = study if isinstance(study, Study) else load_study(study)
     if profile not in study.profiles:
@@ -215,7 +215,7 @@ def plan_sweep(
 ) -> StudyPlan:
     """``disbench run --sweep``: an ad-hoc study of the presets ``models`` over the Cartesian
     product of ``sweep`` (with ``overrides`` on every point), planned like :func:`plan_study`'s
-    grid (each point a :func:`grid_spec`) so the analysis, the board and resume treat it as a study.
+    grid (each point a :func:`disbench.runner.grid_spec`) so the analysis, the board and resume treat it as a study.
 
     The study is named ``sweep+<hash>`` (:func:`adhoc_name`); its one study profile is ``profile``.
 
@@ -299,16 +299,6 @@ def _default_metrics() -> list[str]:
     from disbench.metrics.evaluate import default_metrics
 
     return list(default_metrics())
-
-
-def grid_spec(preset, dataset: str, profile: str, seed: int, metrics, flat: dict) -> dict:
-    """The run spec of one grid point: :func:`disbench.runner.train_spec` with the flat settings
-    ``flat`` (``{"model.beta": 8, "steps": 2000}``; :mod:`disbench.overrides`); the one path of
-    a study's grid, ``--sweep`` and ``--set``."""
-    from disbench.runner import train_spec
-
-    changes = nested(flat)
-    return train_spec(preset, dataset, profile, seed, metrics, model=changes.pop("model"), settings=changes)
 
 
 def _grid_row(spec: dict, preset, point: dict, varying: list[str]) -> list:
