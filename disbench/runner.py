@@ -368,8 +368,10 @@ def is_complete(record: RunRecord, spec: dict) -> bool:
 
 
 # --- executing one run (runs in the worker) -------------------------------------------------
-def execute_run(spec: dict, root: str | Path, *, device: str = "auto", threads: int | None = None) -> RunRecord:
-    """Train (or resume) and score one run into ``root/runs/<run_id>``; index it.
+def execute_run(spec: dict, root: str | Path, *, device: str = "auto", threads: int | None = None,
+                track: Sequence[str] = ()) -> RunRecord:  # fmt: skip
+    """Train (or resume) and score one run into ``root/runs/<run_id>``; index it. ``track``:
+    experiment trackers (:mod:`disbench.tracking`) that follow a trained run's training and scores.
 
     Never raises for a failure of the run itself: the error is written to the run's
     ``status.json`` (state "failed") and returned in the record, so other runs go on.
@@ -386,7 +388,7 @@ def execute_run(spec: dict, root: str | Path, *, device: str = "auto", threads: 
         if spec.get("encoder"):
             _score_external(spec, run_dir, device)
         elif spec["kind"] == "train":
-            _train_and_score(spec, run_dir, device)
+            _train_and_score(spec, run_dir, device, track)
         else:
             _score_sanity(spec, run_dir, device)
     except Exception as e:  # failure isolation: one run's error never stops the job
@@ -394,7 +396,20 @@ def execute_run(spec: dict, root: str | Path, *, device: str = "auto", threads: 
     return store.sync(spec["run_id"])
 
 
-def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
+def _train_and_score(spec: dict, run_dir: Path, device: str, track: Sequence[str] = ()) -> None:
+    from disbench import tracking
+
+    trackers = tracking.open_trackers(track, run_dir, spec["run_id"], root=Path(run_dir).parent.parent)
+    try:
+        scores = _train_and_score_tracked(spec, run_dir, device, trackers)
+        for tracker in trackers:
+            tracker.log_scores(scores)
+    finally:
+        for tracker in trackers:
+            tracker.close()
+
+
+def _train_and_score_tracked(spec: dict, run_dir: Path, device: str, trackers: list) -> dict:
     from disbench.metrics import evaluate_run
     from disbench.metrics.evaluate import GROUP_METRICS
     from disbench.train import train_run
@@ -402,16 +417,16 @@ def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
     train_run(
         spec.get("preset") or spec["name"], dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
         out_dir=run_dir, device=device, progress=False,
-        overrides={**spec.get("settings", {}), "model": spec["variant"]},
+        overrides={**spec.get("settings", {}), "model": spec["variant"]}, **({"callbacks": trackers} if trackers else {}),
     )  # fmt: skip
     metrics = spec["metrics"]
     if metrics is not None:
         metrics = [m for m in metrics if m not in GROUP_METRICS]  # scored over the group, after the runs
         if not metrics:
             write_json_atomic(run_dir / "metrics.json", {"metric_preset": spec["metric_preset"]})
-            return
-    evaluate_run(run_dir, metrics=metrics, preset=spec["metric_preset"], device=device, random_state=spec["seed"],
-                 noise_seeds=NOISE_SEEDS)
+            return {}
+    return evaluate_run(run_dir, metrics=metrics, preset=spec["metric_preset"], device=device,
+                        random_state=spec["seed"], noise_seeds=NOISE_SEEDS) or {}  # fmt: skip
 
 
 def _score_sanity(spec: dict, run_dir: Path, device: str) -> None:
@@ -543,6 +558,7 @@ def run_benchmark(
     generators: dict[str, str] | None = None,
     overrides: dict | None = None,
     sweep: list[tuple[str, tuple]] | None = None,
+    track: Sequence[str] = (),
 ) -> JobResult:
     """Run a whole job: plan, skip what is complete, execute the rest, export the leaderboard.
 
@@ -561,6 +577,7 @@ def run_benchmark(
         echo: where messages go.
         task: the per-run function (``execute_run`` bound to ``out`` and ``device`` by
             default); tests substitute a fake.
+        track: experiment trackers (``"tensorboard"``, ``"mlflow"``, ``"wandb"``; :mod:`disbench.tracking`).
 
     Returns:
         a :class:`JobResult`.
@@ -568,11 +585,13 @@ def run_benchmark(
     Raises:
         UnknownNameError, InvalidInputError, PluginError: see :func:`plan_runs` (raised before
             anything is written to ``out``).
+        MissingExtraError: a tracker whose extra is not installed (before anything is written).
         ResultsStoreError: ``out`` holds a damaged index or one from another version.
     """
     specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity, encoders=encoders,
                       generators=generators, overrides=overrides, sweep=sweep)
-    result = execute(specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task)
+    result = execute(specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task,
+                     track=track)  # fmt: skip
     if export:
         result.exports = export_all(result.records, Path(out), echo=echo)
     return result
@@ -587,6 +606,7 @@ def execute(
     progress: bool = True,
     echo: Callable[[str], None] = print,
     task: Callable | None = None,
+    track: Sequence[str] = (),
 ) -> JobResult:
     """Execute planned run specs into the results directory ``out``: skip the complete ones,
     resume the interrupted, retry the failed, isolate failures, index every run.
@@ -597,7 +617,7 @@ def execute(
 
     Args:
         specs: run specs (:func:`plan_runs`, :func:`train_spec`).
-        out, device, executor, progress, echo, task: see :func:`run_benchmark`.
+        out, device, executor, progress, echo, task, track: see :func:`run_benchmark`.
 
     Returns:
         a :class:`JobResult` (records in the order of ``specs``).
@@ -605,8 +625,10 @@ def execute(
     Raises:
         ResultsStoreError: ``out`` holds a damaged index or one from another version.
     """
+    from disbench import tracking
     from disbench.executors import LocalExecutor
 
+    track = tracking.check(track)
     store = ResultsStore(out)
     executor = executor or LocalExecutor()
     records: dict[str, RunRecord] = {}
@@ -623,7 +645,8 @@ def execute(
         echo(f"skipping {len(skipped)} completed run(s) in {out}")
     if todo:
         echo(f"running {len(todo)} run(s) with {executor.describe()}; results in {out}")
-    task = task or functools.partial(execute_run, root=str(out), device=device, threads=executor.threads_per_run())
+    task = task or functools.partial(execute_run, root=str(out), device=device, threads=executor.threads_per_run(),
+                                     **({"track": track} if track else {}))  # fmt: skip
     lost = functools.partial(record_lost, root=str(out))
     start = time.time()
     with _Monitor(todo, store, enabled=progress and bool(todo)) as monitor:

@@ -106,6 +106,13 @@ def override_options(sweep: bool = True):
     return decorate
 
 
+def track_option(f):
+    """The ``--track tensorboard|mlflow|wandb`` option (repeatable; :mod:`disbench.tracking`)."""
+    return click.option("--track", "track", multiple=True, type=click.Choice(["tensorboard", "mlflow", "wandb"]),
+                        help="Log losses, image grids, config and scores to an experiment tracker (repeatable); "
+                             'needs pip install "disbench[<tracker>]".')(f)  # fmt: skip
+
+
 def make_executor(executor_name: str, workers: int, address: str | None, retries: int):
     from disbench.executors import LocalExecutor, RayExecutor
 
@@ -136,9 +143,10 @@ def make_executor(executor_name: str, workers: int, address: str | None, retries
               help="Also score the sanity rows (ground truth, PCA, ICA, raw pixels).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
 @override_options()
+@track_option
 @executor_options
 def command(models, encoders, generators, datasets, seeds, profile, metrics, device, out, sanity, progress,
-            sets, sweeps, executor_name, workers, address, retries):  # fmt: skip
+            sets, sweeps, track, executor_name, workers, address, retries):  # fmt: skip
     """Train and score baselines; print the leaderboard; write CSV, LaTeX, Markdown, HTML and a report.
 
     \b
@@ -146,6 +154,7 @@ def command(models, encoders, generators, datasets, seeds, profile, metrics, dev
       disbench run --models all --seeds 0 1 2 --profile quick --out results/
       disbench run --models ./my_method.toml beta_vae --encoders mine=my_pkg.enc:encode
       disbench run --models beta_vae --set model.beta=8 --sweep steps=1000,2000
+      disbench run --models beta_vae --track tensorboard   # then: tensorboard --logdir results/runs
     Completed runs are skipped, interrupted ones resumed, failed ones retried.
     """
     from disbench.overrides import parse_set, parse_sweep
@@ -170,7 +179,7 @@ def command(models, encoders, generators, datasets, seeds, profile, metrics, dev
         None if metric_names == ["default"] else metric_names,
         out=out, device=device, executor=make_executor(executor_name, workers, address, retries),
         sanity=sanity, progress=progress, echo=click.echo, encoders=rows,
-        generators=parse_encoders(generators, "--generators"), overrides=parse_set(sets),
+        generators=parse_encoders(generators, "--generators"), overrides=parse_set(sets), track=track,
     )  # fmt: skip
     result = result[0] if isinstance(result, tuple) else result
     if result.failed:

@@ -11,6 +11,7 @@ from disbench.cli.run import (
     override_options,
     parse_seeds,
     split_values,
+    track_option,
 )
 
 
@@ -30,8 +31,9 @@ from disbench.cli.run import (
               help="--no-train runs nothing: with --analyse, analyse the runs completed so far.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
 @override_options()
+@track_option
 @executor_options
-def command(study, models, datasets, seeds, profile, device, out, analyse, train, progress, sets, sweeps,
+def command(study, models, datasets, seeds, profile, device, out, analyse, train, progress, sets, sweeps, track,
             executor_name, workers, address, retries):  # fmt: skip
     """Run STUDY (e.g. unsupervised_study_v1): every method × hyper-parameter value × seed × dataset.
 
@@ -57,7 +59,7 @@ def command(study, models, datasets, seeds, profile, device, out, analyse, train
                f"{plan.grid['seed'].nunique()} seed(s) × {plan.grid['dataset'].nunique()} dataset(s) × their values")
     result, _ = run_study(
         plan, out=out, device=device, executor=make_executor(executor_name, workers, address, retries),
-        progress=progress, analyse=analyse, train=train, echo=click.echo,
+        progress=progress, analyse=analyse, train=train, echo=click.echo, track=track,
     )  # fmt: skip
     if train and result.failed:
         raise click.ClickException(

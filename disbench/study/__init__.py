@@ -40,6 +40,7 @@ def run_study(
     train: bool = True,
     echo: Callable[[str], None] = print,
     task: Callable | None = None,
+    track=(),
 ):
     """Run the planned study into the results directory ``out``; optionally write its analysis.
 
@@ -48,7 +49,7 @@ def run_study(
 
     Args:
         plan: from :func:`plan_study`.
-        out, device, executor, progress, echo, task: as :func:`disbench.runner.run_benchmark`.
+        out, device, executor, progress, echo, task, track: as :func:`disbench.runner.run_benchmark`.
         analyse: write the analysis of the completed runs of the plan into
             ``out/studies/<study>/<profile>/`` (:func:`disbench.study.analysis.write_analysis`).
         train: False runs nothing and only indexes what is there (to analyse a partial study).
@@ -65,7 +66,8 @@ def run_study(
 
     save_definition(plan, out)
     if train:
-        result = execute(plan.specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task)
+        result = execute(plan.specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task,
+                         track=track)  # fmt: skip
     else:
         from disbench.results import RUN_SPEC, ResultsStore
 
@@ -90,7 +92,7 @@ def run_sweep(models, datasets=("dsprites",), seeds=(0,), profile: str = "quick"
     Args:
         models, datasets, seeds, profile, metrics, overrides, sweep: see :func:`disbench.runner.plan_runs`.
         out, echo, job: passed to :func:`disbench.runner.run_benchmark` (``device``, ``executor``,
-            ``sanity``, ``progress``, ``export``, ``task``, ``encoders``, ``generators``).
+            ``sanity``, ``progress``, ``export``, ``task``, ``encoders``, ``generators``, ``track``).
 
     Returns:
         ``(JobResult, StudyPlan)``.
