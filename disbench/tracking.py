@@ -57,6 +57,10 @@ class MissingExtraError(DisbenchError, ImportError):
     """A tracker named in ``--track`` whose library is not installed (the message gives the pip command)."""
 
 
+class TrackerError(DisbenchError):
+    """A tracker that cannot start its run (e.g. MLflow refusing its store); the message says what to set."""
+
+
 def check(names) -> list[str]:
     """The tracker names, checked: each known and its library importable.
 
@@ -79,19 +83,24 @@ def check(names) -> list[str]:
 
 
 def open_trackers(names, run_dir: str | Path, run_name: str, root: str | Path | None = None) -> list[Tracker]:
-    """One tracker per name for the run in ``run_dir`` (its ``config.json`` is read when the
-    tracker opens, once training has written it), named ``run_name``; ``root`` is where
+    """One tracker per name for the run in ``run_dir``, connected (its run found or created)
+    before training starts (its ``config.json`` is logged when the first step is, once training
+    has written it), named ``run_name``; ``root`` is where
     MLflow's and W&B's local files go (default: the results directory ``RESULTS`` of a run in
     ``RESULTS/runs/<id>``, else ``run_dir``'s parent).
 
     Raises:
         UnknownNameError, MissingExtraError: see :func:`check`.
+        TrackerError: a tracker's backend refuses to start the run.
     """
     run_dir = Path(run_dir)
     if root is None:
         root = run_dir.parent.parent if run_dir.parent.name == RUNS_DIR else run_dir.parent
     classes = {"tensorboard": TensorBoardTracker, "mlflow": MLflowTracker, "wandb": WandbTracker}
-    return [classes[name](run_dir, run_name, root) for name in check(names)]
+    trackers = [classes[name](run_dir, run_name, root) for name in check(names)]
+    for tracker in trackers:
+        tracker.connect()
+    return trackers
 
 
 def flat_config(config: dict, prefix: str = "") -> dict:
@@ -117,9 +126,10 @@ def headline(scores: dict) -> dict[str, float]:
 
 class Tracker(Callback):
     """Base of the trackers: the core's hooks (:mod:`disbench.callbacks`) plus
-    :meth:`log_scores` and :meth:`close`. Subclasses implement ``_open(start_step)``,
-    ``_scalars(values, step)``, ``_image(name, uint8 HWC array, step)``, ``_scores(scores, step)``
-    and ``_close()``; the backend opens at the first thing logged."""
+    :meth:`log_scores` and :meth:`close`. Subclasses implement :meth:`connect` (find or create
+    the tracker's run, before training), ``_open(start_step)`` (at the first thing logged: the
+    config), ``_scalars(values, step)``, ``_image(name, uint8 HWC array, step)``,
+    ``_scores(scores, step)`` and ``_close()``."""
 
     def __init__(self, run_dir: Path, run_name: str, root: Path):
         super().__init__()
@@ -127,6 +137,13 @@ class Tracker(Callback):
         self.dataset = None
         self.opened = False
         self.step = 0
+
+    def connect(self) -> None:
+        """Find or create the tracker's run (before training: a backend that refuses fails early).
+
+        Raises:
+            TrackerError: the backend refuses (the message says what to set).
+        """
 
     @property
     def config(self) -> dict:
@@ -213,21 +230,32 @@ class MLflowTracker(Tracker):
 
     EXPERIMENT = "disbench"
 
-    def _open(self, start_step: int) -> None:
+    def connect(self) -> None:
         from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
 
         uri = os.environ.get("MLFLOW_TRACKING_URI") or (self.root / "mlruns").resolve().as_uri()
-        self.client = client = MlflowClient(tracking_uri=uri)
-        experiment = client.get_experiment_by_name(self.EXPERIMENT)
-        experiment_id = experiment.experiment_id if experiment else client.create_experiment(self.EXPERIMENT)
-        found = client.search_runs([experiment_id], filter_string=f"tags.`disbench.run_id` = '{self.run_name}'")
-        if found:
-            self.run_id = found[0].info.run_id
-        else:
-            run = client.create_run(experiment_id, run_name=self.run_name, tags={"disbench.run_id": self.run_name})
-            self.run_id = run.info.run_id
+        try:
+            self.client = client = MlflowClient(tracking_uri=uri)
+            experiment = client.get_experiment_by_name(self.EXPERIMENT)
+            experiment_id = experiment.experiment_id if experiment else client.create_experiment(self.EXPERIMENT)
+            found = client.search_runs([experiment_id], filter_string=f"tags.`disbench.run_id` = '{self.run_name}'")
+            self.new = not found
+            if found:
+                self.run_id = found[0].info.run_id
+            else:
+                run = client.create_run(experiment_id, run_name=self.run_name, tags={"disbench.run_id": self.run_name})
+                self.run_id = run.info.run_id
+        except MlflowException as e:
+            raise TrackerError(
+                f"MLflow cannot use {uri}: {str(e).splitlines()[0]} Set MLFLOW_TRACKING_URI (e.g. sqlite:///mlflow.db, "
+                "with pip install mlflow) or, for the local file store, MLFLOW_ALLOW_FILE_STORE=true"
+            ) from None
+
+    def _open(self, start_step: int) -> None:
+        if self.new:  # a resumed run keeps the params it has (MLflow params are immutable)
             for key, value in flat_config(self.config).items():
-                client.log_param(self.run_id, key, str(value)[:500])  # MLflow's limit on a param value
+                self.client.log_param(self.run_id, key, str(value)[:500])  # MLflow's limit on a param value
 
     def _scalars(self, values: dict, step: int) -> None:
         for key, value in values.items():
@@ -248,14 +276,20 @@ class WandbTracker(Tracker):
     """``wandb.init`` in project ``$WANDB_PROJECT`` (default ``disbench``), run name = the run id,
     W&B id derived from it (so a resumed run continues, ``resume="allow"``), files under ``ROOT``."""
 
-    def _open(self, start_step: int) -> None:
+    def connect(self) -> None:
         import wandb
 
         self.root.mkdir(parents=True, exist_ok=True)
         self.wandb = wandb
-        self.run = wandb.init(project=os.environ.get("WANDB_PROJECT", "disbench"), name=self.run_name,
-                              id=wandb_id(self.run_name), resume="allow", dir=str(self.root),
-                              config=flat_config(self.config))  # fmt: skip
+        try:
+            self.run = wandb.init(project=os.environ.get("WANDB_PROJECT", "disbench"), name=self.run_name,
+                                  id=wandb_id(self.run_name), resume="allow", dir=str(self.root))  # fmt: skip
+        except wandb.errors.Error as e:
+            raise TrackerError(f"W&B cannot start run {self.run_name}: {e}; log in (wandb login) or set "
+                               "WANDB_MODE=offline") from None  # fmt: skip
+
+    def _open(self, start_step: int) -> None:
+        self.run.config.update(flat_config(self.config), allow_val_change=True)
 
     def _scalars(self, values: dict, step: int) -> None:
         self.run.log(values, step=step)

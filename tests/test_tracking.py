@@ -62,15 +62,26 @@ def test_check_names_and_missing_extra(monkeypatch, tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def tb_run(tmp_path_factory):
+def tracked(tmp_path_factory):
+    """One 6-step run followed by every installed tracker, each offline in its own local store:
+    ``(run_dir, {name: tracker})``."""
+    installed = [name for name, (module, _) in tracking.EXTRAS.items() if importlib.util.find_spec(module)]
+    if not installed:
+        pytest.skip("no tracker installed (pip install \"disbench[tensorboard]\")")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps its file: store behind this switch
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        mp.setenv("WANDB_MODE", "offline")
+        mp.setenv("WANDB_SILENT", "true")
+        run_dir, trackers = _train(tmp_path_factory.mktemp("tracked"), "tracked-run", installed)
+    return run_dir, dict(zip(installed, trackers))
+
+
+def test_tensorboard_event_files_read_back(tracked):
     _needs("tensorboard")
-    return _train(tmp_path_factory.mktemp("tb"), "tb-run", ["tensorboard"])[0]
-
-
-def test_tensorboard_event_files_read_back(tb_run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    run_dir = tb_run
+    run_dir = tracked[0]
     acc = EventAccumulator(str(run_dir), size_guidance={"images": 0, "scalars": 0})
     acc.Reload()
     rows = _log_rows(run_dir)
@@ -85,9 +96,9 @@ def test_tensorboard_event_files_read_back(tb_run):
     assert json.dumps(config["hparams"]["beta"]) in acc.Tensors("config/text_summary")[0].tensor_proto.string_val[0].decode()
 
 
-def test_tracking_does_not_change_training(tmp_path, tb_run):
+def test_tracking_does_not_change_training(tmp_path, tracked):
     plain, _ = _train(tmp_path, "plain")
-    tracked = tb_run
+    tracked = tracked[0]
     a = torch.load(plain / CHECKPOINT, weights_only=True)
     b = torch.load(tracked / CHECKPOINT, weights_only=True)
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
@@ -124,26 +135,28 @@ def test_runner_names_the_tracker_run_by_the_run_id(tmp_path, monkeypatch):
     assert acc.Scalars("train/loss")[0].value == 1.5 and acc.Scalars("score/mig")[0].step == 4
 
 
-def test_mlflow_file_store(tmp_path):
+def test_mlflow_file_store(tracked, tmp_path, monkeypatch):
     _needs("mlflow")
     from mlflow import MlflowClient
 
-    run_dir, (tracker,) = _train(tmp_path, "mlflow-run", ["mlflow"])
-    client = MlflowClient(tracking_uri=(tmp_path / "results" / "mlruns").resolve().as_uri())
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "false")  # MLflow 3 refuses a new file store unless allowed
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with pytest.raises(tracking.TrackerError, match="MLFLOW_ALLOW_FILE_STORE=true"):
+        tracking.open_trackers(["mlflow"], tmp_path / "results" / "runs" / "x", "x")  # before any training
+    run_dir = tracked[0]
+    client = MlflowClient(tracking_uri=(run_dir.parent.parent / "mlruns").resolve().as_uri())
     (run,) = client.search_runs([client.get_experiment_by_name("disbench").experiment_id])
-    assert run.info.run_name == "mlflow-run" and run.data.tags["disbench.run_id"] == "mlflow-run"
+    assert run.info.run_name == "tracked-run" and run.data.tags["disbench.run_id"] == "tracked-run"
     assert run.data.params["hparams.beta"] == str(json.loads((run_dir / "config.json").read_text())["hparams"]["beta"])
     history = client.get_metric_history(run.info.run_id, "train/loss")
     assert [m.step for m in history] == [2, 3, 4, 6]
     assert run.data.metrics["score/mig"] == pytest.approx(0.25)
 
 
-def test_wandb_offline(tmp_path, monkeypatch):
+def test_wandb_offline(tracked):
     _needs("wandb")
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    run_dir, (tracker,) = _train(tmp_path, "wandb-run", ["wandb"])
-    assert tracker.run.name == "wandb-run" and tracker.run.id == tracking.wandb_id("wandb-run")
+    run_dir, tracker = tracked[0], tracked[1]["wandb"]
+    assert tracker.run.name == "tracked-run" and tracker.run.id == tracking.wandb_id("tracked-run")
     assert tracker.run.config["hparams.beta"] == json.loads((run_dir / "config.json").read_text())["hparams"]["beta"]
-    offline = list((tmp_path / "results" / "wandb").glob(f"offline-run-*-{tracker.run.id}"))
+    offline = list((run_dir.parent.parent / "wandb").glob(f"offline-run-*-{tracker.run.id}"))
     assert offline and list(offline[0].glob("run-*.wandb"))
