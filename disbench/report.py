@@ -218,11 +218,13 @@ def strip_figure(board: Leaderboard, key, colours: dict[str, str] | None = None)
     return _figure_png(fig)
 
 
-def cd_figure(board: Leaderboard, key, colours: dict[str, str] | None = None) -> tuple[bytes, str] | None:
-    """The critical-difference diagram of one group's trained models over its metrics (each
+def cd_figure(board: Leaderboard, key, supervision: str | None = None,
+              colours: dict[str, str] | None = None) -> tuple[bytes, str] | None:  # fmt: skip
+    """The critical-difference diagram of one group's trained models (of one ``supervision``,
+    when given: rows of different supervision are never compared) over its metrics (each
     model's label in its colour, :func:`model_colours`), and its caption; None with fewer than
     3 models or 2 metrics scored by all of them."""
-    scores, higher = board.rank_scores(key)
+    scores, higher = board.rank_scores(key, supervision)
     if scores.shape[1] < 3 or scores.shape[0] < 2:
         return None
     summary = stats.rank_summary(scores, higher)
@@ -233,7 +235,8 @@ def cd_figure(board: Leaderboard, key, colours: dict[str, str] | None = None) ->
         if name in (colours or {}):
             text.set_color(colours[name])
     caption = (
-        f"Average rank of the trained models over {summary.n_blocks} metrics "
+        f"Average rank of the trained models{f' (supervision: {supervision})' if supervision else ''} over "
+        f"{summary.n_blocks} metrics "
         f"({', '.join(METRIC_LABELS.get(m, (m,))[0] for m in scores.index)}; mean over seeds; rank 1 = best). "
         f"Friedman test p = {summary.friedman_p:.3g}; Nemenyi critical difference CD = {summary.cd:.2f} at "
         f"α = {summary.alpha} (Demšar 2006). Models joined by a bar are not significantly different. "
@@ -327,10 +330,13 @@ def _statistics_section(board: Leaderboard, colours: dict[str, str] | None = Non
             parts.append(f"<figure>{_embed(strips, 'per-seed scores')}<figcaption>{html.escape(name)}: per-seed "
                          "scores (points) and mean with its 95% Student-t CI (diamond; black where the leaderboard "
                          "bolds it)</figcaption></figure>")  # fmt: skip
-        cd = cd_figure(board, key, colours)
-        if cd:
-            parts.append(f"<figure>{_embed(cd[0], 'critical-difference diagram')}<figcaption>{html.escape(name)}: "
-                         f"{html.escape(cd[1])}</figcaption></figure>")  # fmt: skip
+        trained = board.tidy[(board.tidy[GROUP] == pd.Series(key, index=GROUP)).all(axis=1)
+                             & (board.tidy["kind"] == "train")]  # fmt: skip
+        for supervision in sorted(set(trained["supervision"])):
+            cd = cd_figure(board, key, supervision, colours)
+            if cd:
+                parts.append(f"<figure>{_embed(cd[0], 'critical-difference diagram')}<figcaption>{html.escape(name)}: "
+                             f"{html.escape(cd[1])}</figcaption></figure>")  # fmt: skip
     return "<h2>Seeds and ranks</h2>" + "".join(parts) if parts else ""
 
 
