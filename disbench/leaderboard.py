@@ -60,6 +60,7 @@ METRIC_LABELS = {
     "reduced_downstream": ("Reduced downstream", "Reduced downstream", "RDS"),
     "strong_downstream": ("Strong downstream", "Strong downstream", "SDS"),
     "fairness": ("Unfairness", "Unfairness", "Unfair."),
+    "unified": ("Unified MIG (MI)", "Unified MIG (MI)", "U-MIG"),
     "unsupervised": ("Gaussian TC", "Gaussian TC", "TC"),
 }
 # FID, KID, the codes' Gaussian total correlation (disentanglement_lib's unsupervised score), the

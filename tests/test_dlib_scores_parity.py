@@ -1,4 +1,4 @@
-"""disbench's downstream, reduced-downstream, strong-downstream and fairness scores against
+"""disbench's downstream, reduced-downstream, strong-downstream, fairness and unified scores against
 disentanglement_lib's own outputs on the same arrays.
 
 The fixtures ``tests/fixtures/golden/dlib_scores.{npz,json}`` were made by running the
@@ -9,7 +9,9 @@ and every factor row the reference sampled is stored, so the same rows are fed t
 pure functions.
 
 Tolerances: what the reference computes deterministically (logistic regression, the
-fairness arithmetic) is matched at 1e-9; what goes through gradient-boosted trees is
+fairness aggregation, the unified scores of the mutual-information and SVM matrices, the
+precision curve) is matched at 1e-9 (the fairness total variation at 1e-6: the reference
+rounds it to float32); what goes through gradient-boosted trees is
 matched within the reference's own spread over scikit-learn's ``GradientBoostingClassifier``
 seeds 0-4 (it breaks exactly tied splits at random; disbench's trees do too, from another
 stream), widened by that spread on each side.
@@ -25,6 +27,7 @@ from disbench.metrics.downstream import downstream_task_from_codes
 from disbench.metrics.fairness import fairness_from_codes, fairness_scores, inter_group_fairness
 from disbench.metrics.reduced_downstream import reduced_downstream_task_from_codes
 from disbench.metrics.strong_downstream import intervene, strong_downstream_task_from_codes
+from disbench.metrics.unified import pr_curve_values, unified_scores_from_codes
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden"
 A = dict(np.load(GOLDEN / "dlib_scores.npz"))
@@ -162,3 +165,31 @@ def test_fairness():
     for key, value in out.items():
         if ":" in key:
             within_seed_spread(value, J["fairness"], key)
+
+
+def test_unified_precision_curve():
+    got = pr_curve_values(A["unified_pr_matrix"])
+    for key in ("area_precision", "max_precision"):
+        assert got[key] == pytest.approx(J["unified_pr"][key], abs=TOL)
+
+
+def test_unified_scores():
+    s = J["settings"]["unified"]
+    stream = A["unified_stream"]
+    train, test = stream[:s["num_train"]], stream[s["num_train"]:]
+    assert len(test) == s["num_test"]
+    out = unified_scores_from_codes(codes_of(train), train, codes_of(test), test, random_state=0, n_jobs=1)
+    aggregations = ("dci_disentanglement", "dci_completeness", "dci", "mig", "sap", "modularity", "area_precision",
+                    "max_precision")
+    seed0 = J["unified"][0]
+    for matrix in ("mutual_information", "accuracy_svm", "importance_gbt"):
+        for agg in aggregations:
+            key = f"{matrix}_matrix.{agg}"
+            if matrix == "importance_gbt":  # the trees: within the reference's seed spread
+                within_seed_spread(out[key], J["unified"], key)
+            else:  # the MI and SVM matrices are deterministic
+                assert out[key] == pytest.approx(seed0[key], abs=TOL), key
+        for i, value in enumerate(out[f"{matrix}_matrix.mig_per_factor"]):
+            if matrix != "importance_gbt":
+                assert value == pytest.approx(seed0[f"{matrix}_matrix.mig.factor_{i}"], abs=TOL)
+    assert out["score"] == out["mutual_information_matrix.mig"]

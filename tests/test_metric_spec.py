@@ -58,14 +58,14 @@ def test_downstream_and_fairness_defaults_are_the_reference_configs():
     assert PRESETS["default"]["reduced_downstream"] == {"num_train": (10_000,), "num_test": 5_000,
                                                         "num_factors_to_remove": 1}
     assert PRESETS["default"]["strong_downstream"] == {"num_train": (10_000,), "num_test": 5_000, "n_experiment": 10}
-    for name in ("downstream_lr", "downstream_gbt", "reduced_downstream", "strong_downstream", "fairness"):
+    for name in ("downstream_lr", "downstream_gbt", "reduced_downstream", "strong_downstream", "fairness", "unified"):
         assert not SPECS[name].by_default and SPECS[name].runtime == {"random_state", "n_jobs"}
 
 
 def test_registry_order_and_kinds():
     assert list(METRICS) == ["beta_vae", "factor_vae", "mig", "dci", "sap", "modularity", "irs", "unsupervised",
                              "dci_es", "infomec", "downstream_lr", "downstream_gbt", "reduced_downstream",
-                             "strong_downstream", "fairness"]
+                             "strong_downstream", "fairness", "unified"]
     assert SAMPLE_METRICS == ("fid", "kid", "fid_inception")
     assert GROUP_METRICS == ("udr",)
     assert ALL_METRICS == (*METRICS, *SAMPLE_METRICS, *GROUP_METRICS)

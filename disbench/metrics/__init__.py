@@ -22,6 +22,7 @@ name            sampling function                     paper
 ``reduced_downstream`` :mod:`~disbench.metrics.reduced_downstream`  disentanglement_lib (reduced downstream task)
 ``strong_downstream`` :mod:`~disbench.metrics.strong_downstream`  disentanglement_lib (strong generalisation)
 ``fairness``    :func:`fairness`                      Locatello et al. 2019 (NeurIPS), unfairness
+``unified``     :func:`unified`                       disentanglement_lib (DCI/MIG/SAP/modularity of 3 matrices)
 ``udr``         :func:`disbench.metrics.udr.udr`      Duan et al. 2020 (a group of runs)
 ``fid``/``kid``  :mod:`disbench.metrics.generated`     Heusel et al. 2017 / Bińkowski et al. 2018
 ==============  ====================================  ==========================================
@@ -56,6 +57,7 @@ from disbench.metrics.reduced_downstream import reduced_downstream, reduced_down
 from disbench.metrics.sap import sap_from_codes, sap_from_score_matrix, sap_score
 from disbench.metrics.strong_downstream import strong_downstream, strong_downstream_task_from_codes
 from disbench.metrics.udr import udr, udr_from_codes, udr_of_runs
+from disbench.metrics.unified import unified, unified_from_matrix, unified_scores_from_codes
 from disbench.metrics.unsupervised import (
     gaussian_total_correlation,
     gaussian_wasserstein_correlation,
@@ -109,6 +111,9 @@ __all__ = [
     "udr",
     "udr_from_codes",
     "udr_of_runs",
+    "unified",
+    "unified_from_matrix",
+    "unified_scores_from_codes",
     "unsupervised",
     "unsupervised_from_codes",
 ]
