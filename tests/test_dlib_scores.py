@@ -1,4 +1,4 @@
-"""The downstream, reduced/strong downstream and unfairness scores on representations whose
+"""The downstream, reduced/strong downstream, unfairness and unified scores on representations whose
 answer is known (hand-computed totals, disentangled vs entangled codes), their errors, and
 their place in ``evaluate`` and on the board. Parity with disentanglement_lib:
 ``tests/test_dlib_scores_parity.py``."""
@@ -20,6 +20,12 @@ from disbench.metrics.downstream import (
 from disbench.metrics.fairness import fairness, fairness_from_codes, fairness_scores, inter_group_fairness
 from disbench.metrics.reduced_downstream import reduced_downstream, reduced_downstream_task_from_codes
 from disbench.metrics.strong_downstream import intervene, strong_downstream, strong_downstream_task_from_codes
+from disbench.metrics.unified import (
+    pr_curve_values,
+    precision_count,
+    unified_from_matrix,
+    unified_scores_from_codes,
+)
 
 DATA = TinyDataset((3, 4, 5))
 SMALL = {"num_train": (60, 300), "num_test": 200}
@@ -128,3 +134,19 @@ def test_errors():
         strong_downstream_task_from_codes(x, y, x, y, [])
     with pytest.raises(InvalidInputError, match="n_experiment"):
         strong_downstream(DATA, FactorCodes(DATA), n_experiment=0)
+
+
+def test_unified_precision_and_aggregations_by_hand():
+    eye = np.eye(2)
+    assert precision_count(eye, 0.5) == 2 and precision_count([[1.0, 1.0], [0.0, 0.0]], 0.5) == 1
+    assert precision_count([[0.2, 0.9], [0.0, 0.0]], 0.5) == 1  # the 0.2 edge is cut
+    # thresholds 1, 1, 0, 0: two components down to 0 (zeros are never edges): area 2 x 1
+    assert pr_curve_values(eye) == {"area_precision": 2.0, "max_precision": 2.0}
+    factors = np.array([[0, 0], [1, 1], [0, 1], [1, 0]])  # each factor: entropy log 2
+    out = unified_from_matrix(eye, factors)
+    assert out["mig"] == pytest.approx(1 / np.log(2)) and out["sap"] == 1.0 and out["modularity"] == 1.0
+    assert out["dci_disentanglement"] == pytest.approx(1.0) and out["dci"] == out["dci_disentanglement"]
+    with pytest.raises(InvalidInputError):
+        unified_from_matrix(np.full((2, 2), np.nan), factors)
+    with pytest.raises(UnknownNameError, match="matrix"):
+        unified_scores_from_codes(eye, factors[:2], eye, factors[:2], matrices=["pearson"])
