@@ -294,7 +294,10 @@ def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[
     The keys whose value differs from the profile's own form the run's ``variant``: it
     changes the config (so the run id), names the run (``beta_vae+beta=1-...``, display name
     ``β-VAE (beta=1)``) and is passed to the training as ``overrides={"model": variant}``.
-    Without a variant the spec is exactly the one ``disbench run`` plans.
+    Without a variant the spec is exactly the one ``disbench run`` plans. A profile's
+    ``data_source = "auto"`` is resolved here (:func:`disbench.data.resolve_source`: the
+    published file when present, else procedural with one warning), so the spec's config, its
+    run id and the training all name the data actually used.
 
     Args:
         preset: a :class:`disbench.presets.Preset`.
@@ -306,7 +309,11 @@ def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[
     """
     from disbench import presets
 
+    from disbench.data import resolve_source
+
     config = preset.profile(profile)
+    if "data_source" in config:  # "auto" -> what this machine has, so the id says which data trained it
+        config["data_source"] = resolve_source(dataset, config["data_source"])
     variant = {k: v for k, v in (model or {}).items() if k not in config["model"] or config["model"][k] != v}
     config["model"].update(variant)
     display = preset.display_name + (f" ({variant_label(variant)})" if variant else "")
@@ -369,7 +376,7 @@ def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
 
     train_run(
         spec.get("preset") or spec["name"], dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
-        out_dir=run_dir, device=device, progress=False, overrides={"model": spec["variant"]},
+        out_dir=run_dir, device=device, progress=False, overrides=_overrides(spec),
     )  # fmt: skip
     metrics = spec["metrics"]
     if metrics is not None:
@@ -379,6 +386,14 @@ def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
             return
     evaluate_run(run_dir, metrics=metrics, preset=spec["metric_preset"], device=device, random_state=spec["seed"],
                  noise_seeds=NOISE_SEEDS)
+
+
+def _overrides(spec: dict) -> dict:
+    """What a train spec changes in its preset's profile: the variant and the resolved data source."""
+    out = {"model": spec["variant"]}
+    if "data_source" in spec["config"]:
+        out["data_source"] = spec["config"]["data_source"]
+    return out
 
 
 def _score_sanity(spec: dict, run_dir: Path, device: str) -> None:

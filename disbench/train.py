@@ -53,9 +53,9 @@ from disbench.models import Baseline, DatasetInfo, get_model_class
 from disbench.presets import load_preset
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
-OVERRIDABLE = ("steps", "batch_size", "checkpoint_every", "log_every", "precision", "model")
+OVERRIDABLE = ("steps", "batch_size", "checkpoint_every", "log_every", "precision", "data_source", "model")
 # config keys that must match for a run directory to be resumed
-RESUME_KEYS = ("preset", "model", "dataset", "seed", "steps", "batch_size", "precision", "hparams")
+RESUME_KEYS = ("preset", "model", "dataset", "seed", "steps", "batch_size", "precision", "data_source", "hparams")
 GRID_SAMPLES = 64
 GRID_RECONSTRUCTIONS = 8
 TRAVERSAL_STEPS = 10
@@ -87,7 +87,10 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
     """The resolved run config (what ``config.json`` holds).
 
     ``overrides`` replace profile keys (``steps``, ``batch_size``, ``checkpoint_every``,
-    ``log_every``, ``precision``); ``overrides["model"]`` updates the model hyper-parameters.
+    ``log_every``, ``precision``, ``data_source``); ``overrides["model"]`` updates the model
+    hyper-parameters. ``"data_source"`` is the profile's, resolved on this machine
+    (:func:`disbench.data.resolve_source`: ``"auto"`` becomes ``"file"`` or, with one warning,
+    ``"procedural"``), or None for the dataset's default.
     ``"hparams"`` holds the model's resolved config (every field of its config dataclass,
     defaults filled in). ``"precision"`` is the profile's training precision on CUDA
     (``"float32"``, TF32 allowed, unless the profile says ``"bf16"``); what the run's device
@@ -112,6 +115,8 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
             if value not in PRECISIONS:
                 raise InvalidInputError(f"override precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
             prof[key] = value
+        elif key == "data_source":
+            prof[key] = value  # checked by resolve_source below
         else:
             if not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"override {key} must be a positive int, got {value!r}")
@@ -130,6 +135,7 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
         "checkpoint_every": prof["checkpoint_every"],
         "log_every": prof["log_every"],
         "precision": prof["precision"],
+        "data_source": data_mod.resolve_source(dataset, prof.get("data_source")),
         "hparams": model_config.to_dict(),
         "supervision": p.supervision,
         "representation": p.representation,
@@ -167,7 +173,7 @@ def train_run(preset: str, *, dataset: str = "dsprites", profile: str = "quick",
     status = read_json(out_dir / "status.json")
     if status and status.get("state") == "completed" and (out_dir / CHECKPOINT).is_file():
         return out_dir
-    ds = data_mod.load(dataset)
+    ds = data_mod.load(dataset, config["data_source"])
     if hasattr(ds, "prepare"):
         ds.prepare(progress=progress)
     dev = resolve_device(device)
@@ -204,7 +210,7 @@ def load_run(run_dir: str | Path, device: str = "auto", require_completed: bool 
     ckpt_path = run_dir / CHECKPOINT
     if not ckpt_path.is_file():
         raise MissingFileError(f"{ckpt_path} is missing; retrain the run")
-    ds = data_mod.load(config["dataset"])
+    ds = data_mod.load(config["dataset"], config.get("data_source"))
     dev = resolve_device(device)
     model = build_model(config, ds, seed=config["seed"])
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
