@@ -7,7 +7,7 @@ Usage::
 
 For each preset, init and training seed: trains the ``quick`` profile with
 ``overrides={"model": {"init": init}}`` (:func:`disbench.train.train_run`, CPU, in a temporary
-directory; the same seed gives the same data and noise streams under both inits, only the
+directory, ``--device``; the same seed gives the same data and noise streams under both inits, only the
 initial weights differ) and scores the β-VAE metric and MIG at the ``quick`` metric preset's sizes
 (metric random_state 0). Prints one line per run and, per preset and init, the mean ± std over
 seeds, then a JSON summary. The load average is printed: training seconds under load are not
@@ -33,14 +33,14 @@ from disbench.train import load_run, train_run
 INITS = ("torch", "tf_default")
 
 
-def run(preset: str, init: str, seed: int) -> dict:
+def run(preset: str, init: str, seed: int, device: str = "cpu") -> dict:
     """Train ``preset``'s quick profile with ``init`` and seed ``seed``; score it."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = train_run(preset, profile="quick", seed=seed, out_dir=Path(tmp) / "run", device="cpu", progress=False,
+        out = train_run(preset, profile="quick", seed=seed, out_dir=Path(tmp) / "run", device=device, progress=False,
                         overrides={"model": {"init": init}})
         with open(out / "train_log.csv") as f:
             rows = list(csv.DictReader(f))
-        model, dataset, _ = load_run(out, device="cpu")
+        model, dataset, _ = load_run(out, device=device)
         bv = beta_vae_score(dataset, model.encode, random_state=0, **METRIC_PRESETS["quick"]["beta_vae"])["score"]
         mg = mig(dataset, model.encode, random_state=0, **METRIC_PRESETS["quick"].get("mig", {}))["score"]
     return {"preset": preset, "init": init, "seed": seed, "train_s": round(float(rows[-1]["time"]), 1),
@@ -53,6 +53,7 @@ def main() -> None:
     ap.add_argument("--presets", nargs="*", default=["beta_vae"])
     ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (quick profiles: bf16 autocast on CUDA where set)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"load average before: {os.getloadavg()}", flush=True)
@@ -60,7 +61,7 @@ def main() -> None:
     for preset in args.presets:
         for init in INITS:
             for seed in args.seeds:
-                r = run(preset, init, seed)
+                r = run(preset, init, seed, args.device)
                 results.append(r)
                 print(json.dumps(r), f"load {[round(v, 1) for v in os.getloadavg()]}", flush=True)
     for preset in args.presets:
