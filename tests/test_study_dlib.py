@@ -211,7 +211,7 @@ def test_cli_model_num(tmp_path, capsys):
 # --- smaller points -------------------------------------------------------------------------------
 def test_discriminator_probabilities_are_clipped_as_dlib():
     p = clipped_probs(torch.tensor([[50.0, -50.0], [0.0, 0.0]]))
-    assert p[0].tolist() == pytest.approx([1 - 1e-6, 1e-6], abs=1e-12)
+    assert p[0].tolist() == pytest.approx([1 - 1e-6, 1e-6], abs=2e-8)  # float32
     assert p[1].tolist() == pytest.approx([0.5, 0.5])
     torch.manual_seed(0)
     model = FactorVAE(INFO, 10, FactorVAEConfig())
