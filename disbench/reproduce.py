@@ -7,7 +7,9 @@ An entry's ``metric`` is a metric registry name (its headline score) or
 :func:`reproduce` runs every preset that has an entry for the paper, on the entries'
 datasets, with the ``paper`` profile (``quick`` for a dry run on a CPU), scores the
 metrics the entries name, and returns the side-by-side table: paper value, disbench
-mean ± std over seeds, and the delta (disbench − paper).
+mean ± std over seeds, and the delta (disbench − paper). The runs use the published dataset
+file when it is in the data cache (``data_source="auto"``; else the procedural render, with one
+warning), and every table states the source its numbers were computed on.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ import pandas as pd
 
 from disbench.errors import unknown_name
 from disbench.io import write_text_atomic
-from disbench.leaderboard import headline_scores
+from disbench.leaderboard import data_source, headline_scores
 from disbench.results import RunRecord
 
 COLUMNS = ["paper", "preset", "model", "dataset", "metric", "source", "paper_value", "paper_std",
-           "disbench_mean", "disbench_std", "n_seeds", "delta", "profile", "metric_preset", "metric_settings", "note"]  # fmt: skip
+           "disbench_mean", "disbench_std", "n_seeds", "delta", "profile", "metric_preset", "metric_settings", "note",
+           "data_source"]  # fmt: skip
 
 
 def reported_entries(paper: str | None = None) -> list[dict]:
@@ -72,6 +75,7 @@ def comparison_table(entries: list[dict], records: Sequence[RunRecord]) -> pd.Da
             "disbench_mean": mean, "disbench_std": std, "n_seeds": len(values), "delta": mean - float(e["value"]),
             "profile": runs[0].profile if runs else "", "metric_preset": runs[0].metrics.get("metric_preset", "")
             if runs else "", "metric_settings": e.get("metric_settings", ""), "note": e.get("note", ""),
+            "data_source": "; ".join(sorted({data_source(r.metrics) for r in runs} - {""})),
         })  # fmt: skip
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -96,9 +100,10 @@ def to_markdown(table: pd.DataFrame) -> str:
 
     body = [[r.model, r.dataset, r.metric, r.source + (" (not re-checked)" if r.note.startswith("not re-checked") else ""),
              pm(r.paper_value, r.paper_std),
-             pm(r.disbench_mean, r.disbench_std), "—" if math.isnan(r.delta) else f"{r.delta:+.4g}"]
+             pm(r.disbench_mean, r.disbench_std), "—" if math.isnan(r.delta) else f"{r.delta:+.4g}",
+             r.data_source or "—"]
             for r in table.itertuples()]  # fmt: skip
-    head = ["Model", "Dataset", "Metric", "Source", "Paper", "disbench (mean ± std)", "Δ"]
+    head = ["Model", "Dataset", "Metric", "Source", "Paper", "disbench (mean ± std)", "Δ", "disbench data"]
     return tabulate(body, head, tablefmt="github", disable_numparse=True) + "\n"
 
 
@@ -113,6 +118,7 @@ def reproduce(
     progress: bool = True,
     echo: Callable[[str], None] = print,
     task: Callable | None = None,
+    data_source: str = "auto",
 ) -> tuple[pd.DataFrame, dict[str, Path]]:
     """Run the models ``paper``'s reported numbers need and compare.
 
@@ -121,6 +127,8 @@ def reproduce(
         profile: training profile (``"paper"``; ``"quick"`` for a dry run).
         seeds, out, device, executor, progress, echo, task: as for
             :func:`disbench.runner.run_benchmark` (no sanity rows are run).
+        data_source: for profiles that name none: ``"auto"`` (default: the published file
+            when present, else procedural with one warning), ``"file"`` or ``"procedural"``.
 
     Returns:
         (the comparison table, the exported files ``reproduce-<paper>-<profile>.csv`` and
@@ -138,7 +146,8 @@ def reproduce(
         models = sorted({e["preset"] for e in here})
         metrics = sorted({e["metric"].split(".")[0] for e in here} & set(valid_metrics()))
         job = run_benchmark(models, [dataset], seeds, profile, metrics, out=out, device=device, executor=executor,
-                            sanity=False, progress=progress, export=False, echo=echo, task=task)  # fmt: skip
+                            sanity=False, progress=progress, export=False, echo=echo, task=task,
+                            data_source=data_source)  # fmt: skip
         records += job.records
     table = comparison_table(entries, records)
     out = Path(out)

@@ -150,6 +150,7 @@ def plan_runs(
     sanity: bool = True,
     encoders: dict[str, str] | None = None,
     generators: dict[str, str] | None = None,
+    data_source: str | None = None,
 ) -> list[dict]:
     """The run specs of a job, trained runs first (then the outside encoders), then the sanity rows.
 
@@ -174,6 +175,9 @@ def plan_runs(
         generators: row name (one of ``encoders``) -> outside generator
             (``package.module:function``, see :func:`disbench.plugins.load_generator`) for the
             row's sample metrics (FID); probed here as well.
+        data_source: where the trained runs' observations come from when the profile does
+            not say (``"auto"``: the published file when present, else procedural with a
+            warning; see :func:`train_spec`); None: the profile's or the dataset's default.
 
     Returns:
         A list of JSON-serialisable spec dicts (:meth:`RunSpec.to_dict`; each run's ``run.json``).
@@ -230,7 +234,7 @@ def plan_runs(
     for d in datasets:
         for seed in seeds:
             for preset in presets.values():
-                specs.append(train_spec(preset, d, profile, seed, metrics))
+                specs.append(train_spec(preset, d, profile, seed, metrics, data_source=data_source))
             for name, (ref, num_codes) in external.items():
                 gen = generators.get(name)
                 specs.append(RunSpec(
@@ -287,7 +291,7 @@ def metric_preset_for(profile: str) -> str:
 
 
 def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[str] | None = None, *,
-               model: dict | None = None) -> dict:  # fmt: skip
+               model: dict | None = None, data_source: str | None = None) -> dict:  # fmt: skip
     """The spec of one trained run: ``preset``'s ``profile``, with ``model`` replacing keys of
     the profile's ``model`` table (how a study sweeps a hyper-parameter).
 
@@ -303,6 +307,7 @@ def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[
         preset: a :class:`disbench.presets.Preset`.
         dataset, profile, seed, metrics: as in :func:`plan_runs` (not checked here).
         model: hyper-parameters to set, or None.
+        data_source: the source to use when the profile names none (None: the dataset's default).
 
     Raises:
         UnknownNameError: the preset has no such profile.
@@ -312,6 +317,8 @@ def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[
     from disbench.data import resolve_source
 
     config = preset.profile(profile)
+    if data_source is not None and "data_source" not in config:  # the caller's default (reproduce: "auto")
+        config["data_source"] = data_source
     if "data_source" in config:  # "auto" -> what this machine has, so the id says which data trained it
         config["data_source"] = resolve_source(dataset, config["data_source"])
     variant = {k: v for k, v in (model or {}).items() if k not in config["model"] or config["model"][k] != v}
@@ -523,11 +530,13 @@ def run_benchmark(
     task: Callable | None = None,
     encoders: dict[str, str] | None = None,
     generators: dict[str, str] | None = None,
+    data_source: str | None = None,
 ) -> JobResult:
     """Run a whole job: plan, skip what is complete, execute the rest, export the leaderboard.
 
     Args:
-        models, datasets, seeds, profile, metrics, sanity, encoders, generators: see :func:`plan_runs`.
+        models, datasets, seeds, profile, metrics, sanity, encoders, generators, data_source: see
+            :func:`plan_runs`.
         out: the results directory (see :mod:`disbench.results`).
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` ... (passed to training and metrics).
         executor: a :mod:`disbench.executors` executor; default in-process, one run at a time.
@@ -547,7 +556,7 @@ def run_benchmark(
         ResultsStoreError: ``out`` holds a damaged index or one from another version.
     """
     specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity, encoders=encoders,
-                      generators=generators)
+                      generators=generators, data_source=data_source)
     result = execute(specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task)
     if export:
         result.exports = export_all(result.records, Path(out), echo=echo)

@@ -249,3 +249,25 @@ def test_float32_strict_precision():
     assert effective_precision(gpu, "float32_strict") == "float32 (TF32 off)"
     with precision_context(gpu, "float32_strict"):
         assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+
+
+def test_reproduction_defaults_to_the_file_and_states_the_source(data_home):
+    from disbench.reproduce import comparison_table, to_markdown
+    from disbench.results import RunRecord
+    from disbench.runner import train_spec
+
+    preset = load_preset("beta_vae")
+    with pytest.warns(ProceduralFallbackWarning):
+        assert train_spec(preset, "dsprites", "paper", 0, data_source="auto")["config"]["data_source"] == "procedural"
+    assert "data_source" not in train_spec(preset, "dsprites", "paper", 0)["config"]  # `disbench run`: unchanged
+    data_home.mkdir(parents=True, exist_ok=True)
+    write_dsprites(data_home / data_files("dsprites")[0].name)
+    assert train_spec(preset, "dsprites", "paper", 0, data_source="auto")["config"]["data_source"] == "file"
+    entry = {"paper": "p", "preset": "beta_vae", "display_name": "β-VAE", "dataset": "dsprites", "metric": "mig",
+             "value": 0.5, "source": "Table 1"}
+    record = RunRecord(run_id="r", kind="train", name="beta_vae", model="beta_vae", dataset="dsprites",
+                       profile="paper", seed=0, state="completed",
+                       metrics={"mig": 0.4, "dataset.source": "procedural"})
+    table = comparison_table([entry], [record])
+    assert table["data_source"].tolist() == ["procedural render"]
+    assert "procedural render" in to_markdown(table)
