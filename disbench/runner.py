@@ -313,7 +313,6 @@ def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[
         UnknownNameError: the preset has no such profile.
     """
     from disbench import presets
-
     from disbench.data import resolve_source
 
     config = preset.profile(profile)
