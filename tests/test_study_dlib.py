@@ -204,7 +204,10 @@ def test_cli_model_num(tmp_path, capsys):
     code = main(["study", "unsupervised_study_v1", "--profile", "study", "--model-num", "0-1", "1200", "--no-train",
                  "--no-progress", "--out", str(tmp_path)])
     assert code == 0
-    assert "3 runs" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "3 runs" in out.out
+    # the fallback to the procedural render is said once, on one line
+    assert out.err.count("disbench: warning: dsprites: the published file is not in the data cache") == 1
     assert main(["study", "unsupervised_study_v1", "--model-num", "x"]) == 2
 
 
