@@ -31,8 +31,8 @@ training iteration increments the global step twice; ``train.py`` (line 121-123)
 ``tpu_estimator.train(steps=training_steps)``, whose stop hook counts the global step. With
 ``model.training_steps = 300000`` (``shared.gin``) dlib's FactorVAE therefore makes 150,000
 VAE and 150,000 discriminator updates, and the ``study`` profile says ``steps = 150000``
-(``tests/test_vae_family.py`` checks both optimisers step ``steps`` times). The other methods
-have one ``minimize`` (vae.py line 56-57): 300,000 updates.
+(``tests/test_study_dlib.py`` checks both optimisers step ``steps`` times). The other methods
+have one ``minimize`` (vae.py lines 55-57, ``BaseVAE.model_fn``): 300,000 updates.
 
 Representation (``encode``): the posterior mean μ(x).
 """
