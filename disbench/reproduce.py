@@ -161,12 +161,14 @@ def to_markdown(table: pd.DataFrame) -> str:
             return "—"
         return f"{m:.4g}" if math.isnan(s) else f"{m:.4g} ± {s:.2g}"
 
-    body = [[r.model, r.dataset, r.metric, r.source + (" (not re-checked)" if r.note.startswith("not re-checked") else ""),
+    body = [[r.model, r.dataset, r.data_source or "—", r.metric,
+             r.source + (" (not re-checked)" if r.note.startswith("not re-checked") else ""),
              pm(r.paper_value, r.paper_std),
              pm(r.disbench_mean, r.disbench_std), "—" if math.isnan(r.delta) else f"{r.delta:+.4g}",
-             r.protocol or "—", r.verdict, r.data_source or "—"]
+             r.protocol or "—", r.verdict]
             for r in table.itertuples()]  # fmt: skip
-    head = ["Model", "Dataset", "Metric", "Source", "Paper", "disbench (mean ± std)", "Δ", "Protocol", "Verdict", "disbench data"]
+    head = ["Model", "Dataset", "disbench data", "Metric", "Source", "Paper", "disbench (mean ± std)", "Δ",
+            "Protocol", "Verdict"]
     return tabulate(body, head, tablefmt="github", disable_numparse=True) + "\n"
 
 

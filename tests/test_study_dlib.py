@@ -201,8 +201,10 @@ def test_plan_selects_runs_by_model_num_and_records_it():
 
 
 def test_cli_model_num(tmp_path, capsys):
-    code = main(["study", "unsupervised_study_v1", "--profile", "study", "--model-num", "0-1", "1200", "--no-train",
-                 "--no-progress", "--out", str(tmp_path)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # whatever filters the test run sets
+        code = main(["study", "unsupervised_study_v1", "--profile", "study", "--model-num", "0-1", "1200",
+                     "--no-train", "--no-progress", "--out", str(tmp_path)])
     assert code == 0
     out = capsys.readouterr()
     assert "3 runs" in out.out
