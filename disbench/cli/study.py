@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from disbench.cli.run import ListOptionsCommand, executor_options, make_executor, parse_seeds, split_values
+from disbench.cli.run import (
+    ListOptionsCommand,
+    executor_options,
+    make_executor,
+    override_options,
+    parse_seeds,
+    split_values,
+    track_option,
+)
 
 
 @click.command(cls=ListOptionsCommand)
@@ -25,8 +33,10 @@ from disbench.cli.run import ListOptionsCommand, executor_options, make_executor
 @click.option("--train/--no-train", default=True, show_default=True,
               help="--no-train runs nothing: with --analyse, analyse the runs completed so far.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
+@override_options()
+@track_option
 @executor_options
-def command(study, models, datasets, seeds, profile, model_num, device, out, analyse, train, progress,
+def command(study, models, datasets, seeds, profile, model_num, device, out, analyse, train, progress, sets, sweeps, track,
             executor_name, workers, address, retries):  # fmt: skip
     """Run STUDY (e.g. unsupervised_study_v1): every method × hyper-parameter value × seed × dataset.
 
@@ -36,21 +46,26 @@ def command(study, models, datasets, seeds, profile, model_num, device, out, ana
       disbench study unsupervised_study_v1 --profile study --executor ray --address auto
       disbench study unsupervised_study_v1 --no-train --analyse     # analyse a partial study
       disbench study unsupervised_study_v1 --profile study --model-num 0-299 1200   # dlib's model numbers
+      disbench study unsupervised_study_v1 --set steps=500 --sweep model.lr=1e-4,3e-4
+    --set changes every grid point; --sweep multiplies the grid (an ad-hoc study, analysed as
+    OUT/studies/STUDY+<hash>/).
     Runs are ordinary runs of the results directory: completed ones are skipped, interrupted
     ones (Ctrl-C) resumed from their last checkpoint, failed ones retried.
     """
+    from disbench.overrides import parse_set, parse_sweep
     from disbench.study import plan_study, run_study
     from disbench.study.grid import parse_model_nums
 
     nums = parse_model_nums(split_values(model_num)) if model_num else None
     plan = plan_study(study, split_values(models) or None, split_values(datasets) or None,
-                      parse_seeds(seeds) if seeds else None, profile, model_nums=nums)  # fmt: skip
+                      parse_seeds(seeds) if seeds else None, profile, overrides=parse_set(sets),
+                      sweep=parse_sweep(sweeps), model_nums=nums)  # fmt: skip
     methods = plan.grid["method"].nunique()
     click.echo(f"study {plan.study.name} ({profile} profile): {len(plan.specs)} runs = {methods} method(s) × "
                f"{plan.grid['seed'].nunique()} seed(s) × {plan.grid['dataset'].nunique()} dataset(s) × their values")
     result, _ = run_study(
         plan, out=out, device=device, executor=make_executor(executor_name, workers, address, retries),
-        progress=progress, analyse=analyse, train=train, echo=click.echo,
+        progress=progress, analyse=analyse, train=train, echo=click.echo, track=track,
     )  # fmt: skip
     if train and result.failed:
         raise click.ClickException(

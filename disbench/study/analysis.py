@@ -209,7 +209,7 @@ def distribution_figure(scores: pd.DataFrame, metric: str, title: str | None = N
         ax.hlines(np.median(y), pos - 0.3, pos + 0.3, color="k", lw=1.2, zorder=4)
         groups.setdefault(method, []).append(pos)
         positions.append(pos)
-        labels.append(f"{value:g}")
+        labels.append(f"{value:g}" if isinstance(value, int | float) else str(value))
         pos += 1.0
     ax.set_xticks(positions, labels, fontsize=7)
     for method, where in groups.items():
@@ -339,13 +339,14 @@ def write_analysis(plan, records: Iterable[RunRecord], out_dir: str | Path,
     return paths
 
 
-def find_studies(records: list[RunRecord]) -> list:
+def find_studies(records: list[RunRecord], root: str | Path | None = None) -> list:
     """The studies whose grid holds completed runs of at least two configurations in
     ``records``: a list of (plan, scores), one per study and study profile. The plan covers
-    the seeds and datasets of those runs."""
+    the seeds and datasets of those runs. With ``root`` (the results directory) also the
+    ad-hoc studies of ``--sweep``/``--set`` saved there (:func:`disbench.study.grid.saved_plans`)."""
     from disbench import data
     from disbench.errors import DisbenchError
-    from disbench.study.grid import list_studies, load_study, plan_study
+    from disbench.study.grid import list_studies, load_study, plan_study, saved_plans
 
     done = [r for r in records if r.kind == "train" and r.state == "completed" and r.metrics]
     found = []
@@ -365,10 +366,16 @@ def find_studies(records: list[RunRecord]) -> list:
             scores = scores_frame(plan.grid, mine, study.metrics)
             if not scores.empty and scores.groupby(["method", "value"]).ngroups >= 2:
                 found.append((plan, scores))
+    for plan in saved_plans(root) if root is not None else ():
+        scores = scores_frame(plan.grid, done, plan.study.metrics)
+        if not scores.empty and scores.groupby(["method", "value"]).ngroups >= 2:
+            found.append((plan, scores))
     return found
 
 
-def report_sections(records: Iterable[RunRecord]) -> list[str]:
-    """HTML sections of ``disbench report`` for every study found in ``records`` (:func:`find_studies`)."""
-    return [render_sections(scores, f"Study {plan.study.name} ({plan.profile} profile)")
-            for plan, scores in find_studies(list(records))]  # fmt: skip
+def report_sections(records: Iterable[RunRecord], root: str | Path | None = None) -> list[str]:
+    """HTML sections of ``disbench report`` for every study found in ``records`` (and, with
+    ``root``, the ad-hoc studies saved there; :func:`find_studies`)."""
+    return [render_sections(scores, f"Study {plan.study.name} ({plan.profile} profile)"
+                            + (f": {plan.study.title}" if plan.definition else ""))
+            for plan, scores in find_studies(list(records), root)]  # fmt: skip
