@@ -126,12 +126,13 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     ``<metric>.noise_std``, NaN if not measured), unit, variant (the run's ``<metric>.variant``, "" when the
     metric has one form), data_source (where the observations came
     from, :func:`data_source`) and scikit_learn (its version; "" for runs scored before
-    either was recorded). Sanity rows carry the profile of the trained runs of their group
+    either was recorded) and model_num (a study run's reference number, ``run.json``; None
+    otherwise). Sanity rows carry the profile of the trained runs of their group
     (they are not trained, so they fit every profile).
     """
     columns = ["run_id", "kind", "name", "display_name", "model", "supervision", "representation",
                "dataset", "profile", "metric_preset", "seed", "metric", "value", "noise_std", "unit", "variant",
-               "data_source", "scikit_learn"]  # fmt: skip
+               "data_source", "scikit_learn", "model_num"]  # fmt: skip
     rows = []
     for r in records:
         if r.state != "completed" or not r.metrics:
@@ -149,6 +150,7 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
                     "noise_std": float(noise) if isinstance(noise, int | float) else math.nan,
                     "unit": _unit(metric, r.metrics), "variant": str(r.metrics.get(f"{metric}.variant", "")),
                     "data_source": data_source(r.metrics), "scikit_learn": r.metrics.get("env.scikit_learn", ""),
+                    "model_num": r.spec.get("model_num"),
                 }
             )  # fmt: skip
     long = pd.DataFrame(rows, columns=columns)
@@ -199,7 +201,9 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
     tied (not significantly worse than the best, when there is no winner), p_vs_best
     (Holm-adjusted Welch p-value against the best row), verdict
     (:class:`disbench.stats.ColumnVerdict` reason of the column), lower_is_better,
-    data_source and scikit_learn (of the whole group: every distinct value, joined by "; ").
+    data_source and scikit_learn (of the whole group: every distinct value, joined by "; "),
+    model_nums (the runs' reference numbers in seed order, e.g. disentanglement_lib's
+    model_num of a study run; "" for other runs).
     """
     if "variant" not in long.columns:
         long = long.assign(variant="")
@@ -223,6 +227,8 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
             "noise_std": float(np.sqrt(np.mean(noise**2))) if not np.isnan(noise).all() else math.nan,
             "values": ",".join(repr(float(v)) for v in all_values),
             "unit": g["unit"].iloc[0] if g["unit"].nunique() == 1 else "",
+            "model_nums": ",".join(str(int(n)) for n in g.sort_values("seed")["model_num"] if n is not None and n == n)
+            if "model_num" in g else "",
         })  # fmt: skip
     tidy = pd.DataFrame(rows)
     if {"data_source", "scikit_learn"} <= set(long.columns):

@@ -83,6 +83,7 @@ def test_fairness_study_v1_is_the_unsupervised_grid_scored_with_the_fairness_met
     # the same trained runs (their ids), scored with the fairness study's metrics as well
     assert [s["run_id"] for s in plan.specs] == [s["run_id"] for s in unsupervised.specs]
     assert all("fairness" in s["metrics"] for s in plan.specs)
+    assert [s["model_num"] for s in plan.specs] == [s["model_num"] for s in unsupervised.specs]  # same sweep.py
     assert main(["study", "fairness_study_v1", "--no-train", "--out", str(tmp_path)]) == 0
     methods = plan.grid["method"].nunique()
     assert (f"study fairness_study_v1 (quick profile): {3 * len(plan.specs)} runs = {methods} method(s) × 3 seed(s)"
