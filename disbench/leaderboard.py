@@ -61,10 +61,17 @@ METRIC_LABELS = {
     "dci_es": ("DCI-ES E", "DCI-ES $E$", "$E$"),
     "infomec": ("InfoM", "InfoM", "InfoM"),
     "udr": ("UDR", "UDR", "UDR"),
+    "downstream_lr": ("Downstream LR", "Downstream LR", r"DS$_\mathrm{LR}$"),
+    "downstream_gbt": ("Downstream GBT", "Downstream GBT", r"DS$_\mathrm{GBT}$"),
+    "reduced_downstream": ("Reduced downstream", "Reduced downstream", "RDS"),
+    "strong_downstream": ("Strong downstream", "Strong downstream", "SDS"),
+    "fairness": ("Unfairness", "Unfairness", "Unfair."),
+    "unified": ("Unified MIG (MI)", "Unified MIG (MI)", "U-MIG"),
     "unsupervised": ("Gaussian TC", "Gaussian TC", "TC"),
 }
-# FID, KID and the codes' Gaussian total correlation (disentanglement_lib's unsupervised score)
-LOWER_IS_BETTER = frozenset({"fid", "kid", "fid_inception", "unsupervised"})
+# FID, KID, the codes' Gaussian total correlation (disentanglement_lib's unsupervised score), the
+# unfairness (Locatello et al. 2019b) and the reduced downstream task's accuracy on the reduced factor
+LOWER_IS_BETTER = frozenset({"fid", "kid", "fid_inception", "unsupervised", "fairness", "reduced_downstream"})
 # units of the generative scores on the standardised factor-network features (disbench.metrics.fid):
 # FID in squared real-standard-deviation units, KID on the same z-scored features
 UNITS = {"fid": ("σ²", r"$_{\sigma^2}$"), "kid": ("z", r"$_{z}$")}
@@ -97,7 +104,7 @@ TABCOLSEP_PT = 1.5
 
 
 def lower_is_better(metric: str) -> bool:
-    """True for metrics where a lower score is better (FID, KID)."""
+    """True for metrics where a lower score is better (:data:`LOWER_IS_BETTER`)."""
     return metric in LOWER_IS_BETTER
 
 
@@ -119,12 +126,13 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     ``<metric>.noise_std``, NaN if not measured), unit, variant (the run's ``<metric>.variant``, "" when the
     metric has one form), data_source (where the observations came
     from, :func:`data_source`) and scikit_learn (its version; "" for runs scored before
-    either was recorded). Sanity rows carry the profile of the trained runs of their group
+    either was recorded) and model_num (a study run's reference number, ``run.json``; None
+    otherwise). Sanity rows carry the profile of the trained runs of their group
     (they are not trained, so they fit every profile).
     """
     columns = ["run_id", "kind", "name", "display_name", "model", "supervision", "representation",
                "dataset", "profile", "metric_preset", "seed", "metric", "value", "noise_std", "unit", "variant",
-               "data_source", "scikit_learn"]  # fmt: skip
+               "data_source", "scikit_learn", "model_num"]  # fmt: skip
     rows = []
     for r in records:
         if r.state != "completed" or not r.metrics:
@@ -142,6 +150,7 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
                     "noise_std": float(noise) if isinstance(noise, int | float) else math.nan,
                     "unit": _unit(metric, r.metrics), "variant": str(r.metrics.get(f"{metric}.variant", "")),
                     "data_source": data_source(r.metrics), "scikit_learn": r.metrics.get("env.scikit_learn", ""),
+                    "model_num": r.spec.get("model_num"),
                 }
             )  # fmt: skip
     long = pd.DataFrame(rows, columns=columns)
@@ -192,7 +201,9 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
     tied (not significantly worse than the best, when there is no winner), p_vs_best
     (Holm-adjusted Welch p-value against the best row), verdict
     (:class:`disbench.stats.ColumnVerdict` reason of the column), lower_is_better,
-    data_source and scikit_learn (of the whole group: every distinct value, joined by "; ").
+    data_source and scikit_learn (of the whole group: every distinct value, joined by "; "),
+    model_nums (the runs' reference numbers in seed order, e.g. disentanglement_lib's
+    model_num of a study run; "" for other runs).
     """
     if "variant" not in long.columns:
         long = long.assign(variant="")
@@ -216,6 +227,8 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
             "noise_std": float(np.sqrt(np.mean(noise**2))) if not np.isnan(noise).all() else math.nan,
             "values": ",".join(repr(float(v)) for v in all_values),
             "unit": g["unit"].iloc[0] if g["unit"].nunique() == 1 else "",
+            "model_nums": ",".join(str(int(n)) for n in g.sort_values("seed")["model_num"] if n is not None and n == n)
+            if "model_num" in g else "",
         })  # fmt: skip
     tidy = pd.DataFrame(rows)
     if {"data_source", "scikit_learn"} <= set(long.columns):

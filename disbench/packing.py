@@ -65,8 +65,8 @@ from disbench.train import (
 )
 
 # config keys that must be equal for runs to share a pack (besides the model's own hparams)
-PACK_KEYS = ("preset", "model", "dataset", "profile", "steps", "batch_size", "checkpoint_every", "log_every",
-             "precision")
+PACK_KEYS = ("preset", "model", "dataset", "data_source", "profile", "steps", "batch_size", "checkpoint_every",
+             "log_every", "precision")
 
 
 def pack_key(config: dict) -> str | None:
@@ -412,7 +412,7 @@ def train_pack(runs: list[dict], *, device: str = "auto", progress: bool = True)
     if not todo:
         return outcome
     first = configs[todo[0]]
-    ds = data_mod.load(first["dataset"])
+    ds = data_mod.load(first["dataset"], first.get("data_source"))
     if hasattr(ds, "prepare"):
         ds.prepare(progress=progress)
     dev = resolve_device(device)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from disbench import plugins
+from disbench.data.manifest import SOURCES
 from disbench.device import PRECISIONS
 from disbench.errors import (
     DataFileError,
@@ -42,7 +43,9 @@ class Preset:
     Attributes:
         name, model, display_name, supervision, representation, citation, paper: as in the file.
         profiles: profile name -> table (``steps``, ``batch_size``, ``checkpoint_every``,
-            ``log_every``, ``precision``, ``model`` = hyperparameters for the model class).
+            ``log_every``, ``precision``, optional ``data_source`` (``"procedural"``, ``"file"``
+            or ``"auto"``: the published file when present, else procedural with a warning;
+            absent: the dataset's default), ``model`` = hyperparameters for the model class).
         reported: the ``[[reported]]`` entries (dicts with paper, dataset, metric, value,
             source, metric_settings).
         studies: study name -> :class:`Sweep` (the ``[studies.<study>]`` tables).
@@ -212,6 +215,8 @@ def _validate(data: dict, path: Path) -> Preset:
                 raise DataFileError(f"preset {path}: profile {pname!r} {key} must be a positive integer")
         if prof.get("precision", "float32") not in PRECISIONS:
             raise DataFileError(f"preset {path}: profile {pname!r} precision must be one of {PRECISIONS}")
+        if prof.get("data_source", "auto") not in SOURCES:
+            raise DataFileError(f"preset {path}: profile {pname!r} data_source must be one of {SOURCES}")
     try:
         config_class = get_model_class(data["model"]).config_class
     except UnknownNameError as e:

@@ -157,6 +157,7 @@ def plan_runs(
     generators: dict[str, str] | None = None,
     overrides: dict | None = None,
     sweep: list[tuple[str, tuple]] | None = None,
+    data_source: str | None = None,
 ) -> list[dict]:
     """The run specs of a job, trained runs first (then the outside encoders), then the sanity rows.
 
@@ -186,6 +187,9 @@ def plan_runs(
         sweep: ``--sweep`` (:func:`disbench.overrides.parse_sweep`): each trained preset runs at
             every point of its Cartesian product (the ad-hoc study of
             :func:`disbench.study.grid.plan_sweep`).
+        data_source: where the trained runs' observations come from when the profile does
+            not say (``"auto"``: the published file when present, else procedural with a
+            warning; see :func:`train_spec`); None: the profile's or the dataset's default.
 
     Returns:
         A list of JSON-serialisable spec dicts (:meth:`RunSpec.to_dict`; each run's ``run.json``).
@@ -245,7 +249,8 @@ def plan_runs(
         for seed in seeds:
             for preset in presets.values():
                 for point in sweep_points(sweep or []):
-                    specs.append(grid_spec(preset, d, profile, seed, metrics, {**(overrides or {}), **point}))
+                    specs.append(grid_spec(preset, d, profile, seed, metrics, {**(overrides or {}), **point},
+                                              data_source=data_source))
             for name, (ref, num_codes) in external.items():
                 gen = generators.get(name)
                 specs.append(RunSpec(
@@ -302,7 +307,8 @@ def metric_preset_for(profile: str) -> str:
 
 
 def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[str] | None = None, *,
-               model: dict | None = None, settings: dict | None = None) -> dict:  # fmt: skip
+               model: dict | None = None, settings: dict | None = None,
+               data_source: str | None = None) -> dict:  # fmt: skip
     """The spec of one trained run: ``preset``'s ``profile``, with ``model`` replacing keys of
     the profile's ``model`` table (how a study sweeps a hyper-parameter, and ``--set model.K=V``)
     and ``settings`` replacing profile keys (``--set steps=2000``), checked and converted by
@@ -313,20 +319,31 @@ def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[
     (``beta_vae+beta=1-...``, display name ``β-VAE (beta=1)``) and are passed to the training
     as ``overrides``. Without them the spec is exactly the one ``disbench run`` plans.
 
+    A profile's ``data_source`` (or, when it names none, the ``data_source`` argument: reproduce
+    passes ``"auto"``) is resolved here (:func:`disbench.data.resolve_source`: ``"auto"`` becomes
+    the published file when present, else procedural with one warning), so the spec's config,
+    its run id and the training all name the data actually used.
+
     Args:
         preset: a :class:`disbench.presets.Preset`.
         dataset, profile, seed, metrics: as in :func:`plan_runs` (not checked here).
         model: hyper-parameters to set, or None.
         settings: profile keys to set (:data:`disbench.overrides.PROFILE_KEYS`), or None.
+        data_source: the source to use when the profile names none (None: the dataset's default).
 
     Raises:
         UnknownNameError: the preset has no such profile.
         UnknownConfigKeyError, InvalidInputError: a key or value the profile or model config refuses.
     """
     from disbench import presets
+    from disbench.data import resolve_source
 
     config = preset.profile(profile)
     variant, settings = preset.changes(profile, {**(settings or {}), "model": model or {}})
+    if data_source is not None and "data_source" not in config:  # the caller's default (reproduce: "auto")
+        config["data_source"] = data_source
+    if "data_source" in config:  # "auto" -> what this machine has, so the id says which data trained it
+        config["data_source"] = resolve_source(dataset, config["data_source"])
     config["model"].update(variant)
     config.update(settings)
     label = variant_label({**variant, **settings})
@@ -340,14 +357,16 @@ def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[
     ).to_dict()  # fmt: skip
 
 
-def grid_spec(preset, dataset: str, profile: str, seed: int, metrics, flat: dict) -> dict:
+def grid_spec(preset, dataset: str, profile: str, seed: int, metrics, flat: dict, *,
+              data_source: str | None = None) -> dict:  # fmt: skip
     """The run spec of one grid point: :func:`disbench.runner.train_spec` with the flat settings
     ``flat`` (``{"model.beta": 8, "steps": 2000}``; :mod:`disbench.overrides`); the one path of
-    a study's grid, ``--sweep`` and ``--set``."""
+    a study's grid, ``--sweep`` and ``--set``. ``data_source``: as :func:`train_spec`'s."""
     from disbench.overrides import nested
 
     changes = nested(flat)
-    return train_spec(preset, dataset, profile, seed, metrics, model=changes.pop("model"), settings=changes)
+    return train_spec(preset, dataset, profile, seed, metrics, model=changes.pop("model"), settings=changes,
+                      data_source=data_source)
 
 
 def spec_steps(spec: dict) -> int:
@@ -427,6 +446,14 @@ def _train_and_score_tracked(spec: dict, run_dir: Path, device: str, trackers: l
             return {}
     return evaluate_run(run_dir, metrics=metrics, preset=spec["metric_preset"], device=device,
                         random_state=spec["seed"], noise_seeds=NOISE_SEEDS) or {}  # fmt: skip
+
+
+def _overrides(spec: dict) -> dict:
+    """What a train spec changes in its preset's profile: its settings, variant and resolved data source."""
+    out = {**spec.get("settings", {}), "model": spec["variant"]}
+    if "data_source" in spec["config"]:
+        out["data_source"] = spec["config"]["data_source"]
+    return out
 
 
 def _score_sanity(spec: dict, run_dir: Path, device: str) -> None:
@@ -559,6 +586,7 @@ def run_benchmark(
     overrides: dict | None = None,
     sweep: list[tuple[str, tuple]] | None = None,
     track: Sequence[str] = (),
+    data_source: str | None = None,
     pack: int = 1,
 ) -> JobResult:
     """Run a whole job: plan, skip what is complete, execute the rest, export the leaderboard.
@@ -568,7 +596,7 @@ def run_benchmark(
 
     Args:
         models, datasets, seeds, profile, metrics, sanity, encoders, generators, overrides,
-            sweep: see :func:`plan_runs`.
+            sweep, data_source: see :func:`plan_runs`.
         out: the results directory (see :mod:`disbench.results`).
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` ... (passed to training and metrics).
         executor: a :mod:`disbench.executors` executor; default in-process, one run at a time.
@@ -591,7 +619,8 @@ def run_benchmark(
         ResultsStoreError: ``out`` holds a damaged index or one from another version.
     """
     specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity, encoders=encoders,
-                      generators=generators, overrides=overrides, sweep=sweep)
+                      generators=generators, overrides=overrides, sweep=sweep,
+                      data_source=data_source)
     result = execute(specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task,
                      track=track, pack=pack)  # fmt: skip
     if export:
@@ -717,11 +746,6 @@ def train_packs(specs: list[dict], out: str | Path, *, device: str = "auto", siz
             for spec, err in zip(chunk, outcome):
                 if err is not None:
                     echo(f"run {spec['run_id']} failed in its pack: {err}")
-
-
-def _overrides(spec: dict) -> dict:
-    """The training overrides of a trained run's spec: its ``settings`` and ``variant``."""
-    return {**spec.get("settings", {}), "model": spec["variant"]}
 
 
 def score_groups(records: list[RunRecord], out: str | Path, *, device: str = "auto",

@@ -56,7 +56,7 @@ from disbench.presets import load_preset
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
 # config keys that must match for a run directory to be resumed
-RESUME_KEYS = ("preset", "model", "dataset", "seed", "steps", "batch_size", "precision", "hparams")
+RESUME_KEYS = ("preset", "model", "dataset", "seed", "steps", "batch_size", "precision", "data_source", "hparams")
 GRID_SAMPLES = 64
 GRID_RECONSTRUCTIONS = 8
 TRAVERSAL_STEPS = 10
@@ -93,6 +93,10 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
     ``log_every``, ``precision``); ``overrides["model"]`` updates the model hyper-parameters
     (:meth:`disbench.presets.Preset.resolve_profile`, the path of ``--set``); they are also
     recorded as given under ``"overrides"``.
+    ``overrides["data_source"]`` (what a planned spec resolved) replaces the profile's
+    ``data_source``; ``"data_source"`` is then resolved on this machine
+    (:func:`disbench.data.resolve_source`: ``"auto"`` becomes ``"file"`` or, with one warning,
+    ``"procedural"``), or None for the dataset's default.
     ``"hparams"`` holds the model's resolved config (every field of its config dataclass,
     defaults filled in). ``"precision"`` is the profile's training precision on CUDA
     (``"float32"``, TF32 allowed, unless the profile says ``"bf16"``); what the run's device
@@ -107,7 +111,11 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise InvalidInputError(f"seed must be a non-negative int, got {seed!r}")
     p = load_preset(preset)
+    overrides = dict(overrides or {})
+    source = overrides.pop("data_source", None)  # resolved by the planner; not a --set key
     prof = p.resolve_profile(profile, overrides)
+    if source is not None:
+        prof["data_source"] = source
     model_config = get_model_class(p.model).config_class.from_table(
         prof["model"], where=f"preset {p.name!r} profile {profile!r}")
     return {
@@ -122,6 +130,7 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
         "checkpoint_every": prof["checkpoint_every"],
         "log_every": prof["log_every"],
         "precision": prof["precision"],
+        "data_source": data_mod.resolve_source(dataset, prof.get("data_source")),
         "hparams": model_config.to_dict(),
         "supervision": p.supervision,
         "representation": p.representation,
@@ -152,7 +161,7 @@ def train_run(preset: str, *, dataset: str = "dsprites", profile: str = "quick",
     config = resolve_config(preset, dataset=dataset, profile=profile, seed=seed, overrides=overrides)
     if is_completed(config, out_dir):
         return out_dir
-    ds = data_mod.load(dataset)
+    ds = data_mod.load(dataset, config["data_source"])
     if hasattr(ds, "prepare"):
         ds.prepare(progress=progress)
     dev = resolve_device(device)
@@ -213,7 +222,7 @@ def load_run(run_dir: str | Path, device: str = "auto", require_completed: bool 
     ckpt_path = run_dir / CHECKPOINT
     if not ckpt_path.is_file():
         raise MissingFileError(f"{ckpt_path} is missing; retrain the run")
-    ds = data_mod.load(config["dataset"])
+    ds = data_mod.load(config["dataset"], config.get("data_source"))
     dev = resolve_device(device)
     model = build_model(config, ds, seed=config["seed"])
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)

@@ -7,7 +7,7 @@ import functools
 import click
 
 # options that take several space-separated values: --seeds 0 1 2
-LIST_OPTIONS = ("--models", "--encoders", "--generators", "--datasets", "--seeds", "--metrics")
+LIST_OPTIONS = ("--models", "--encoders", "--generators", "--datasets", "--seeds", "--metrics", "--model-num")
 
 
 def expand_list_options(args: list[str], names) -> list[str]:

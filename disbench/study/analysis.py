@@ -51,9 +51,13 @@ from disbench.leaderboard import (
 )
 from disbench.results import RunRecord
 
+
+def _joined(values) -> str:
+    return "; ".join(sorted({str(v) for v in values if isinstance(v, str) and v})) or "not recorded"
+
 ALL_METHODS = "all methods"
 SCORE_COLUMNS = ["run_id", "method", "display_name", "supervision", "representation", "key", "value", "dataset",
-                 "seed", "metric", "score"]  # fmt: skip
+                 "seed", "model_num", "metric", "score", "data_source"]  # fmt: skip
 PAGE_CSS = (
     "body{font:14px sans-serif;margin:2em;max-width:90em}h2{border-bottom:1px solid #999}"
     "figure{display:inline-block;margin:.3em;vertical-align:top}figure img{max-width:100%}"
@@ -68,7 +72,8 @@ def scores_frame(grid: pd.DataFrame, records: Iterable[RunRecord], metrics: Iter
 
     Args:
         grid: :attr:`disbench.study.grid.StudyPlan.grid` (run_id, method, display_name,
-            supervision, representation, key, value, dataset, seed).
+            supervision, representation, key, value, dataset, seed, model_num: the reference's
+            run number or None).
         records: run records (any; those not in ``grid`` or not completed are ignored).
         metrics: keep only these metrics; None keeps every headline score.
 
@@ -78,7 +83,9 @@ def scores_frame(grid: pd.DataFrame, records: Iterable[RunRecord], metrics: Iter
     long = collect(records)
     if long.empty:
         return pd.DataFrame(columns=SCORE_COLUMNS)
-    long = long[["run_id", "metric", "value"]].rename(columns={"value": "score"})
+    long = long[["run_id", "metric", "value", "data_source"]].rename(columns={"value": "score"})
+    if "model_num" not in grid.columns:
+        grid = grid.assign(model_num=None)
     out = grid.merge(long, on="run_id", how="inner")
     if metrics is not None:
         out = out[out["metric"].isin(list(metrics))]
@@ -319,7 +326,9 @@ def write_analysis(plan, records: Iterable[RunRecord], out_dir: str | Path,
             write_text_atomic(paths[f"spearman-{dataset}"], spearman_table(scores, dataset).to_csv())
     done, planned = scores["run_id"].nunique(), len(plan.specs)
     intro = (f"<h1>{html.escape(study.name)} · {html.escape(plan.profile)} profile</h1><p>{html.escape(study.title)}"
-             f" — {html.escape(study.citation)}<br>Grid from {html.escape(study.source)}.<br>{done} of {planned} "
+             f" — {html.escape(study.citation)}<br>Grid from {html.escape(study.source)}.<br>"
+             f"Data: {html.escape(_joined(scores['data_source']) if not scores.empty else 'no completed runs')}.<br>"
+             f"{done} of {planned} "
              f"planned runs completed · {time.strftime('%Y-%m-%d %H:%M')}</p>")  # fmt: skip
     page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(study.name)}</title>'
             f"<style>{PAGE_CSS}{TABLE_CSS}</style></head><body>{intro}"

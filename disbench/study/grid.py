@@ -17,7 +17,73 @@ from disbench.resources import read_toml, studies_dir
 from disbench.results import variant_label
 
 REQUIRED_KEYS = ("name", "title", "citation", "source", "datasets", "seeds", "metrics", "profiles")
-GRID_COLUMNS = ["run_id", "method", "display_name", "supervision", "representation", "key", "value", "dataset", "seed"]
+GRID_COLUMNS = ["run_id", "method", "display_name", "supervision", "representation", "key", "value", "dataset", "seed",
+                "model_num"]
+
+
+@dataclass(frozen=True)
+class ModelNumbering:
+    """A reference implementation's run numbering (a study file's ``[model_num]`` table): the
+    product datasets × methods × values × seeds, the first factor outermost, as
+    disentanglement_lib's ``config/unsupervised_study_v1/sweep.py`` ``get_config`` orders it::
+
+        model_num = ((dataset_index · M + method_index) · V + value_index) · S + seed_index
+
+    (M methods, V values per method, S seeds; for unsupervised_study_v1
+    ``dataset_index × 1800 + method_index × 300 + value_index × 50 + seed``).
+    """
+
+    datasets: tuple[str, ...]
+    methods: tuple[str, ...]
+    values: int
+    seeds: int
+
+    @property
+    def size(self) -> int:
+        """How many numbers there are (10,800 for unsupervised_study_v1)."""
+        return len(self.datasets) * len(self.methods) * self.values * self.seeds
+
+    def number(self, dataset: str, method: str, value_index: int, seed: int) -> int | None:
+        """The model number of one run, or None when the run is outside the reference grid
+        (a dataset or method it lacks, a value index ≥ V, a seed ≥ S)."""
+        if dataset not in self.datasets or method not in self.methods or not 0 <= value_index < self.values \
+                or not 0 <= seed < self.seeds:
+            return None
+        d, m = self.datasets.index(dataset), self.methods.index(method)
+        return ((d * len(self.methods) + m) * self.values + value_index) * self.seeds + seed
+
+    def decode(self, model_num: int) -> tuple[str, str, int, int]:
+        """``(dataset, method, value_index, seed)`` of ``model_num``.
+
+        Raises:
+            InvalidInputError: ``model_num`` is outside ``0 .. size - 1``.
+        """
+        if not 0 <= model_num < self.size:
+            raise InvalidInputError(f"model number {model_num} is outside 0-{self.size - 1}")
+        rest, seed = divmod(model_num, self.seeds)
+        rest, value_index = divmod(rest, self.values)
+        d, m = divmod(rest, len(self.methods))
+        return self.datasets[d], self.methods[m], value_index, seed
+
+
+def parse_model_nums(texts: Sequence[str]) -> list[int]:
+    """``["0-299", "1200"]`` (also comma- or space-separated) -> sorted distinct ints.
+
+    Raises:
+        InvalidInputError: not an integer or ``a-b`` range with a ≤ b.
+    """
+    out: set[int] = set()
+    for text in texts:
+        for part in str(text).replace(",", " ").split():
+            try:
+                lo, _, hi = part.partition("-")
+                a, b = int(lo), int(hi or lo)
+            except ValueError:
+                raise InvalidInputError(f"--model-num takes integers and ranges like 0-299, got {part!r}") from None
+            if a < 0 or b < a:
+                raise InvalidInputError(f"--model-num range {part!r} must be a-b with 0 <= a <= b")
+            out.update(range(a, b + 1))
+    return sorted(out)
 
 
 @dataclass(frozen=True)
@@ -29,7 +95,10 @@ class Study:
         datasets, seeds: the defaults of ``disbench study``.
         metrics: the metric registry names the study scores.
         profiles: study profile (``--profile``) -> preset profile.
+        model_num: the reference's run numbering (``[model_num]``), or None.
         path: the file it was read from.
+        sweeps_from: the study whose sweeps the presets declare for this one too (a study
+            with another study's grid, e.g. ``fairness_study_v1``); "" for its own.
     """
 
     name: str
@@ -40,14 +109,21 @@ class Study:
     seeds: tuple[int, ...]
     metrics: tuple[str, ...]
     profiles: dict
+    model_num: ModelNumbering | None = None
     path: Path | None = None
+    sweeps_from: str = ""
+
+    @property
+    def sweep_name(self) -> str:
+        """The ``[studies.<name>]`` table presets declare to join this study."""
+        return self.sweeps_from or self.name
 
     def sweeps(self) -> dict:
         """Preset name -> :class:`disbench.presets.Sweep`, for every preset declaring this study."""
         from disbench.presets import list_presets, load_preset
 
         presets = (load_preset(name) for name in list_presets())
-        return {p.name: p.studies[self.name] for p in presets if self.name in p.studies}
+        return {p.name: p.studies[self.sweep_name] for p in presets if self.sweep_name in p.studies}
 
 
 @dataclass(frozen=True)
@@ -104,13 +180,24 @@ def load_study(name: str) -> Study:
     profiles = data["profiles"]
     if not isinstance(profiles, dict) or not profiles or not all(isinstance(v, str) for v in profiles.values()):
         raise DataFileError(f"study {path}: [profiles] must map each study profile to a preset profile name")
+    sweeps_from = data.get("sweeps_from", "")
+    if not isinstance(sweeps_from, str):
+        raise DataFileError(f"study {path}: sweeps_from must be the name of another study")
     seeds = data["seeds"]
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
         raise DataFileError(f"study {path}: seeds must be a non-empty list of non-negative integers")
+    numbering = None
+    if "model_num" in data:
+        t = data["model_num"]
+        try:
+            numbering = ModelNumbering(tuple(t["datasets"]), tuple(t["methods"]), int(t["values"]), int(t["seeds"]))
+        except (KeyError, TypeError, ValueError):
+            raise DataFileError(f"study {path}: [model_num] needs datasets, methods (lists), values and seeds "
+                                "(integers); see studies/README.md") from None
     return Study(
         name=data["name"], title=data["title"], citation=data["citation"], source=data["source"],
         datasets=tuple(data["datasets"]), seeds=tuple(seeds), metrics=tuple(data["metrics"]),
-        profiles=dict(profiles), path=path,
+        profiles=dict(profiles), model_num=numbering, path=path, sweeps_from=sweeps_from,
     )  # fmt: skip
 
 
@@ -122,16 +209,23 @@ def plan_study(
     profile: str = "quick",
     metrics: Sequence[str] | None = None,
     *,
+    model_nums: Sequence[int] | None = None,
     overrides: dict | None = None,
     sweep: list[tuple[str, tuple]] | None = None,
 ) -> StudyPlan:
     """Expand a study into run specs: seed × dataset × method × hyper-parameter value.
+
+    Each spec carries ``model_num``, the reference's number of the run (the study's
+    ``[model_num]`` numbering, e.g. disentanglement_lib's for unsupervised_study_v1; None for a
+    run outside its grid), recorded in ``run.json`` and the grid. ``model_nums`` selects runs by
+    it: the methods, datasets and seeds the numbers name (unless given) and only those runs.
 
     Args:
         study: a study name (``studies/<name>.toml``) or a :class:`Study`.
         models: preset names (each must declare the study's sweep); None: every preset that does.
         datasets, seeds, metrics: None takes the study's defaults.
         profile: a study profile (a key of the study's ``[profiles]``).
+        model_nums: the reference's model numbers to run (``--model-num``), or None for all.
         overrides: ``--set`` (flat, :func:`disbench.overrides.parse_set`): applied to every grid point.
         sweep: ``--sweep`` (:func:`disbench.overrides.parse_sweep`): multiplies each method's values
             (its value varies slowest). With ``overrides`` or ``sweep`` the plan's study is named
@@ -144,7 +238,8 @@ def plan_study(
     Raises:
         UnknownNameError: unknown study, profile, model (or one without this study's sweep),
             dataset or metric; a method lacking the preset profile the study profile maps to.
-        InvalidInputError: no method declares the study, or a bad seed.
+        InvalidInputError: no method declares the study, or a bad seed; ``model_nums`` for a
+            study without numbering or outside its range.
         DataFileError: a sweep's key is not in the preset profile's ``model`` table.
         UnknownConfigKeyError, InvalidInputError: an ``overrides``/``sweep`` key or value the
             profile or model config refuses.
@@ -158,7 +253,16 @@ def plan_study(
         raise unknown_name("profile", profile, study.profiles)
     sweeps = study.sweeps()
     if not sweeps:
-        raise InvalidInputError(f"no preset declares [studies.{study.name}]; see baselines/README.md")
+        raise InvalidInputError(f"no preset declares [studies.{study.sweep_name}]; see baselines/README.md")
+    wanted = None
+    if model_nums is not None:
+        if study.model_num is None:
+            raise InvalidInputError(f"study {study.name} defines no [model_num] numbering; drop --model-num")
+        wanted = set(model_nums)
+        decoded = [study.model_num.decode(int(n)) for n in sorted(wanted)]
+        models = models or list(dict.fromkeys(d[1] for d in decoded))
+        datasets = datasets or list(dict.fromkeys(d[0] for d in decoded))
+        seeds = list(dict.fromkeys(d[3] for d in decoded)) if seeds is None else seeds
     names = list(sweeps) if models is None or list(models) in ([], ["all"]) else list(dict.fromkeys(models))
     for m in names:
         if m not in sweeps:
@@ -181,7 +285,7 @@ def plan_study(
         table = preset.profile(preset_profile)["model"]  # raises for a missing profile
         if sweeps[name].key not in table:
             raise DataFileError(
-                f"preset {preset.path}: [studies.{study.name}] sweeps {sweeps[name].key!r}, which is not in "
+                f"preset {preset.path}: [studies.{study.sweep_name}] sweeps {sweeps[name].key!r}, which is not in "
                 f"[profiles.{preset_profile}.model]; name a key of that table"
             )
     extra = sweep_points(sweep or [])
@@ -192,8 +296,15 @@ def plan_study(
                 key = MODEL_PREFIX + sweeps[name].key
                 points = [{key: value, **point} for value in sweeps[name].values for point in extra]
                 varying = [key, *(k for k, _ in sweep or [])]
+                values = list(sweeps[name].values)
                 for point in points:
+                    # dlib's number of the grid point; none once --set/--sweep change it
+                    num = (study.model_num.number(d, name, values.index(point[key]), int(seed))
+                           if study.model_num and not (overrides or sweep) else None)  # fmt: skip
+                    if wanted is not None and num not in wanted:
+                        continue
                     spec = grid_spec(preset, d, preset_profile, int(seed), metrics, {**(overrides or {}), **point})
+                    spec["model_num"] = num
                     specs.append(spec)
                     rows.append(_grid_row(spec, preset, point, varying))
     definition = None
@@ -310,7 +421,7 @@ def _grid_row(spec: dict, preset, point: dict, varying: list[str]) -> list:
     else:
         key, value = ",".join(short), variant_label(short)
     return [spec["run_id"], spec["name"], preset.display_name, preset.supervision, preset.representation,
-            key, value, spec["dataset"], int(spec["seed"])]  # fmt: skip
+            key, value, spec["dataset"], int(spec["seed"]), spec.get("model_num")]  # fmt: skip
 
 
 def adhoc_name(prefix: str, overrides: dict | None, sweep: list | None) -> str:
