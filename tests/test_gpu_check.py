@@ -36,7 +36,11 @@ def test_phase_lengths_scale_with_the_run(gpu_check):
     assert gpu_check.scaled_phases({"cr_start_step": 288000}, 322560, 4) == {"cr_start_step": 3}  # < 4 steps
 
 
-def test_dry_run_goes_through_every_part_and_writes_its_json(gpu_check, tmp_path):
+def test_dry_run_goes_through_every_part_and_writes_its_json(gpu_check, tmp_path, monkeypatch):
+    from disbench import data
+
+    resolve = data.resolve_source  # the study profile asks for dSprites' "auto" source; tiny_shapes has one only
+    monkeypatch.setattr(data, "resolve_source", lambda name, source: None if name == "tiny_shapes" else resolve(name, source))
     out = tmp_path / "gpu.json"
     assert gpu_check.main(["--dry", "--out", str(out), "--dataset", "tiny_shapes", "--presets", "beta_vae"]) == 0
     got = json.loads(out.read_text())
