@@ -105,7 +105,7 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     """
     columns = ["run_id", "kind", "name", "display_name", "model", "supervision", "representation",
                "dataset", "profile", "metric_preset", "seed", "metric", "value", "noise_std", "unit", "data_source",
-               "scikit_learn"]  # fmt: skip
+               "scikit_learn", "shortfall"]  # fmt: skip
     rows = []
     for r in records:
         if r.state != "completed" or not r.metrics:
@@ -123,6 +123,7 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
                     "noise_std": float(noise) if isinstance(noise, int | float) else math.nan,
                     "unit": _unit(metric, r.metrics),
                     "data_source": data_source(r.metrics), "scikit_learn": r.metrics.get("env.scikit_learn", ""),
+                    "shortfall": shortfall(r.spec),
                 }
             )  # fmt: skip
     long = pd.DataFrame(rows, columns=columns)
@@ -132,6 +133,15 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     trained = long[long.kind == "train"][["dataset", "metric_preset", "profile"]].drop_duplicates()
     sanity = long[long.kind == "sanity"].drop(columns="profile").merge(trained, on=["dataset", "metric_preset"])
     return pd.concat([long[long.kind == "train"], sanity], ignore_index=True)
+
+
+def shortfall(spec: dict) -> str:
+    """``"<display name>: <words>"`` when the run's profile (``spec["config"]``) declares
+    ``shortfall``, the quality bar its preset says the row does not meet (e.g. a quick profile
+    whose FID stays above the bar in the time it has: ``benchmarks/quick_profile_quality.py``);
+    "" otherwise."""
+    words = (spec.get("config") or {}).get("shortfall", "")
+    return f"{spec.get('display_name', '')}: {words}" if words else ""
 
 
 def _unit(metric: str, metrics: dict) -> str:
@@ -169,7 +179,7 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
     significantly better than the runner-up), tied (not significantly different from the
     best, when there is no winner), p_vs_best (Holm-adjusted Welch p-value against the best
     row), verdict (:class:`disbench.stats.ColumnVerdict` reason of the column),
-    lower_is_better, data_source and scikit_learn (of the whole group: every distinct
+    lower_is_better, data_source, scikit_learn and shortfall (of the whole group: every distinct
     value, joined by "; ").
     """
     keys = [*GROUP, *ROW, "display_name", "supervision", "representation", "metric"]
@@ -190,8 +200,8 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
             "unit": g["unit"].iloc[0] if g["unit"].nunique() == 1 else "",
         })  # fmt: skip
     tidy = pd.DataFrame(rows)
-    if {"data_source", "scikit_learn"} <= set(long.columns):
-        prov = long.groupby(GROUP, sort=False)[["data_source", "scikit_learn"]].agg(_joined).reset_index()
+    if {"data_source", "scikit_learn", "shortfall"} <= set(long.columns):
+        prov = long.groupby(GROUP, sort=False)[["data_source", "scikit_learn", "shortfall"]].agg(_joined).reset_index()
         tidy = tidy.merge(prov, on=GROUP, how="left")
     tidy["lower_is_better"] = tidy["metric"].map(lower_is_better)
     tidy["rank"] = math.nan
@@ -363,6 +373,10 @@ class Leaderboard:
                                                                       ("scikit_learn", "scikit-learn"))
                       if col in g and isinstance(g[col].iloc[0], str) and g[col].iloc[0]]
         parts += provenance
+        if "shortfall" in g and isinstance(g["shortfall"].iloc[0], str) and g["shortfall"].iloc[0]:
+            parts.append("Below the quick-row quality bar (β-VAE metric above the untrained network's, ≥ 2 active "
+                         "latents per VAE, FID (σ²) < 100; benchmarks/quick_profile_quality.py), as their presets "
+                         f"say: {g['shortfall'].iloc[0]}.")
         parts.append("↑ higher is better, ↓ lower is better" + ("; the sanity rows beneath are references and not ranked."
                                                               if (g["kind"] != "train").any() else "."))
         return " ".join(parts)

@@ -220,3 +220,16 @@ def test_caption_and_tidy_record_the_data_source_and_scikit_learn():
     assert "Gaussian TC" in board.to_text()
     old = build_leaderboard(records())  # runs scored before provenance was recorded: nothing claimed
     assert "Data:" not in old.tables()[0].caption
+
+
+def test_a_profile_declaring_a_shortfall_says_so_in_the_caption_and_tidy():
+    recs = records()
+    for r in recs:
+        if r.name == "beta":
+            r.spec["config"] = {"steps": 400, "shortfall": "FID (σ²) about 120 in 400 steps"}
+    board = build_leaderboard(recs)
+    caption = board.tables()[0].caption
+    assert caption.count("quick-row quality bar") == 1
+    assert "as their presets say: Beta: FID (σ²) about 120 in 400 steps." in caption
+    assert set(board.tidy["shortfall"]) == {"Beta: FID (σ²) about 120 in 400 steps"}
+    assert "quality bar" not in build_leaderboard(records()).tables()[0].caption
