@@ -147,9 +147,8 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
 
 def shortfall(spec: dict) -> str:
     """``"<display name>: <words>"`` when the run's profile (``spec["config"]``) declares
-    ``shortfall``, the quality bar its preset says the row does not meet (e.g. a quick profile
-    whose FID stays above the bar in the time it has: ``benchmarks/quick_profile_quality.py``);
-    "" otherwise."""
+    ``shortfall``: what its preset says the row misses, measured, of the quick-row quality bar
+    (``benchmarks/quick_profile_quality.py``) or of its method in the time it has; "" otherwise."""
     words = (spec.get("config") or {}).get("shortfall", "")
     return f"{spec.get('display_name', '')}: {words}" if words else ""
 
@@ -411,9 +410,9 @@ class Leaderboard:
                       if col in g and isinstance(g[col].iloc[0], str) and g[col].iloc[0]]
         parts += provenance
         if "shortfall" in g and isinstance(g["shortfall"].iloc[0], str) and g["shortfall"].iloc[0]:
-            parts.append("Below the quick-row quality bar (β-VAE metric above the untrained network's, ≥ 2 active "
-                         "latents per VAE, FID (σ²) < 100; benchmarks/quick_profile_quality.py), as their presets "
-                         f"say: {g['shortfall'].iloc[0]}.")
+            parts.append("Known shortfalls of these rows, as their presets state them (measured against the quick-row "
+                         "bar: β-VAE metric above the untrained network's, ≥ 2 active latents per VAE, FID (σ²) < 100; "
+                         f"benchmarks/quick_profile_quality.py): {g['shortfall'].iloc[0]}.")
         parts.append("↑ higher is better, ↓ lower is better" + ("; the sanity rows beneath are references and not ranked."
                                                               if (g["kind"] != "train").any() else "."))
         return " ".join(parts)

@@ -233,10 +233,10 @@ def test_a_profile_declaring_a_shortfall_says_so_in_the_caption_and_tidy():
             r.spec["config"] = {"steps": 400, "shortfall": "FID (σ²) about 120 in 400 steps"}
     board = build_leaderboard(recs)
     caption = board.tables()[0].caption
-    assert caption.count("quick-row quality bar") == 1
-    assert "as their presets say: Beta: FID (σ²) about 120 in 400 steps." in caption
+    assert caption.count("Known shortfalls") == 1
+    assert "benchmarks/quick_profile_quality.py): Beta: FID (σ²) about 120 in 400 steps." in caption
     assert set(board.tidy["shortfall"]) == {"Beta: FID (σ²) about 120 in 400 steps"}
-    assert "quality bar" not in build_leaderboard(records()).tables()[0].caption
+    assert "shortfall" not in build_leaderboard(records()).tables()[0].caption
 
 
 def test_mean_not_median_in_every_view(tmp_path):
