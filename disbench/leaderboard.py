@@ -61,10 +61,17 @@ METRIC_LABELS = {
     "dci_es": ("DCI-ES E", "DCI-ES $E$", "$E$"),
     "infomec": ("InfoM", "InfoM", "InfoM"),
     "udr": ("UDR", "UDR", "UDR"),
+    "downstream_lr": ("Downstream LR", "Downstream LR", r"DS$_\mathrm{LR}$"),
+    "downstream_gbt": ("Downstream GBT", "Downstream GBT", r"DS$_\mathrm{GBT}$"),
+    "reduced_downstream": ("Reduced downstream", "Reduced downstream", "RDS"),
+    "strong_downstream": ("Strong downstream", "Strong downstream", "SDS"),
+    "fairness": ("Unfairness", "Unfairness", "Unfair."),
+    "unified": ("Unified MIG (MI)", "Unified MIG (MI)", "U-MIG"),
     "unsupervised": ("Gaussian TC", "Gaussian TC", "TC"),
 }
-# FID, KID and the codes' Gaussian total correlation (disentanglement_lib's unsupervised score)
-LOWER_IS_BETTER = frozenset({"fid", "kid", "fid_inception", "unsupervised"})
+# FID, KID, the codes' Gaussian total correlation (disentanglement_lib's unsupervised score), the
+# unfairness (Locatello et al. 2019b) and the reduced downstream task's accuracy on the reduced factor
+LOWER_IS_BETTER = frozenset({"fid", "kid", "fid_inception", "unsupervised", "fairness", "reduced_downstream"})
 # units of the generative scores on the standardised factor-network features (disbench.metrics.fid):
 # FID in squared real-standard-deviation units, KID on the same z-scored features
 UNITS = {"fid": ("σ²", r"$_{\sigma^2}$"), "kid": ("z", r"$_{z}$")}
@@ -97,7 +104,7 @@ TABCOLSEP_PT = 1.5
 
 
 def lower_is_better(metric: str) -> bool:
-    """True for metrics where a lower score is better (FID, KID)."""
+    """True for metrics where a lower score is better (:data:`LOWER_IS_BETTER`)."""
     return metric in LOWER_IS_BETTER
 
 
