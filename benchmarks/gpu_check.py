@@ -8,7 +8,7 @@ Usage::
 
 Three parts, in order, each within what is left of ``--budget`` seconds (default 540):
 
-1. **smoke**: every preset's every profile trains 2 steps on the device through the training
+1. **smoke**: every preset's every profile trains 2 steps (one more per extra phase) on the device through the training
    core (phase lengths scaled with :func:`scaled_phases` so that phased models start at their
    first phase; ``torch.compile`` switched off to keep this part in budget, except for one
    compiled run of the β-VAE study profile); each gets ``ok`` or the error, and its seconds.
@@ -81,8 +81,10 @@ def smoke(presets, root: Path, *, device: str, dataset: str, batch_size: int | N
                 records.append({**record, "state": "not run (smoke budget spent)"})
                 continue
             table = preset.profile(profile)
-            over = {"steps": 2, "log_every": 1, "checkpoint_every": 2,
-                    "model": scaled_phases(table["model"], table["steps"], 2)}
+            phases = scaled_phases(table["model"], table["steps"], 2)
+            # phases that are lengths (not start steps) must leave one step of the last phase
+            steps = max(2, 1 + sum(v for k, v in phases.items() if k != "cr_start_step"))
+            over = {"steps": steps, "log_every": 1, "checkpoint_every": steps, "model": phases}
             if batch_size:
                 over["batch_size"] = batch_size
             compiled = name == "beta_vae" and profile == "study"
