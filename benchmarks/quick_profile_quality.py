@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/quick_profile_quality.py                     # beta_vae, vae, dcign
+    python benchmarks/quick_profile_quality.py                     # beta_vae, vae, dcign, ae, dcgan
     python benchmarks/quick_profile_quality.py --presets dcign --metric-seeds 0 1 2
     python benchmarks/quick_profile_quality.py --presets dcign --overrides '{"steps": 600, "model": {"lr": 2e-3}}'
 
@@ -34,7 +34,7 @@ from disbench.metrics import beta_vae_score
 from disbench.metrics.evaluate import PRESETS as METRIC_PRESETS
 from disbench.train import build_model, load_run, resolve_config, train_run
 
-PRESETS = ("beta_vae", "vae", "dcign")
+PRESETS = ("beta_vae", "vae", "dcign", "ae", "dcgan")
 
 
 def scores(dataset, model, seeds) -> list[float]:
