@@ -172,17 +172,19 @@ def strip_figure(board: Leaderboard, key) -> bytes | None:
     return _figure_png(fig)
 
 
-def cd_figure(board: Leaderboard, key) -> tuple[bytes, str] | None:
-    """The critical-difference diagram of one group's trained models over its metrics, and its
+def cd_figure(board: Leaderboard, key, supervision: str | None = None) -> tuple[bytes, str] | None:
+    """The critical-difference diagram of one group's trained models (of one ``supervision``,
+    when given: rows of different supervision are never compared) over its metrics, and its
     caption; None with fewer than 3 models or 2 metrics scored by all of them."""
-    scores, higher = board.rank_scores(key)
+    scores, higher = board.rank_scores(key, supervision)
     if scores.shape[1] < 3 or scores.shape[0] < 2:
         return None
     summary = stats.rank_summary(scores, higher)
     fig = stats.cd_diagram(summary, title=f"Average rank over {summary.n_blocks} metrics")
     fig.set_dpi(90)
     caption = (
-        f"Average rank of the trained models over {summary.n_blocks} metrics "
+        f"Average rank of the trained models{f' (supervision: {supervision})' if supervision else ''} over "
+        f"{summary.n_blocks} metrics "
         f"({', '.join(METRIC_LABELS.get(m, (m,))[0] for m in scores.index)}; mean over seeds; rank 1 = best). "
         f"Friedman test p = {summary.friedman_p:.3g}; Nemenyi critical difference CD = {summary.cd:.2f} at "
         f"α = {summary.alpha} (Demšar 2006). Models joined by a bar are not significantly different. "
@@ -273,10 +275,13 @@ def _statistics_section(board: Leaderboard) -> str:
             parts.append(f"<figure>{_embed(strips, 'per-seed scores')}<figcaption>{html.escape(name)}: per-seed "
                          "scores (points) and mean with its 95% Student-t CI (diamond; black where the leaderboard "
                          "bolds it)</figcaption></figure>")  # fmt: skip
-        cd = cd_figure(board, key)
-        if cd:
-            parts.append(f"<figure>{_embed(cd[0], 'critical-difference diagram')}<figcaption>{html.escape(name)}: "
-                         f"{html.escape(cd[1])}</figcaption></figure>")  # fmt: skip
+        trained = board.tidy[(board.tidy[GROUP] == pd.Series(key, index=GROUP)).all(axis=1)
+                             & (board.tidy["kind"] == "train")]  # fmt: skip
+        for supervision in sorted(set(trained["supervision"])):
+            cd = cd_figure(board, key, supervision)
+            if cd:
+                parts.append(f"<figure>{_embed(cd[0], 'critical-difference diagram')}<figcaption>{html.escape(name)}: "
+                             f"{html.escape(cd[1])}</figcaption></figure>")  # fmt: skip
     return "<h2>Seeds and ranks</h2>" + "".join(parts) if parts else ""
 
 

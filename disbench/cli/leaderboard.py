@@ -17,8 +17,9 @@ import click
 def command(results_dir, fmt, out, compact):
     """Mean ± std and 95% CI over seeds of every completed run; bold only a significant winner.
 
-    A value is bold when it is the best and significantly better than the runner-up
-    (Welch's t-test over seeds, Holm-corrected, α = 0.05); † marks rows tied with the best.
+    A value is bold when it is the best and significantly better than every other row of its
+    supervision group (Welch's t-test over seeds, Holm over the comparisons with the best,
+    α = 0.05); † marks rows not significantly worse than the best, ‡ rows with a missing seed.
     With one seed nothing is bold.
     """
     from disbench.leaderboard import build_leaderboard, export_leaderboard
