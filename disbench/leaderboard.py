@@ -33,8 +33,8 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,10 +61,17 @@ METRIC_LABELS = {
     "dci_es": ("DCI-ES E", "DCI-ES $E$", "$E$"),
     "infomec": ("InfoM", "InfoM", "InfoM"),
     "udr": ("UDR", "UDR", "UDR"),
+    "downstream_lr": ("Downstream LR", "Downstream LR", r"DS$_\mathrm{LR}$"),
+    "downstream_gbt": ("Downstream GBT", "Downstream GBT", r"DS$_\mathrm{GBT}$"),
+    "reduced_downstream": ("Reduced downstream", "Reduced downstream", "RDS"),
+    "strong_downstream": ("Strong downstream", "Strong downstream", "SDS"),
+    "fairness": ("Unfairness", "Unfairness", "Unfair."),
+    "unified": ("Unified MIG (MI)", "Unified MIG (MI)", "U-MIG"),
     "unsupervised": ("Gaussian TC", "Gaussian TC", "TC"),
 }
-# FID, KID and the codes' Gaussian total correlation (disentanglement_lib's unsupervised score)
-LOWER_IS_BETTER = frozenset({"fid", "kid", "fid_inception", "unsupervised"})
+# FID, KID, the codes' Gaussian total correlation (disentanglement_lib's unsupervised score), the
+# unfairness (Locatello et al. 2019b) and the reduced downstream task's accuracy on the reduced factor
+LOWER_IS_BETTER = frozenset({"fid", "kid", "fid_inception", "unsupervised", "fairness", "reduced_downstream"})
 # units of the generative scores on the standardised factor-network features (disbench.metrics.fid):
 # FID in squared real-standard-deviation units, KID on the same z-scored features
 UNITS = {"fid": ("σ²", r"$_{\sigma^2}$"), "kid": ("z", r"$_{z}$")}
@@ -84,10 +91,20 @@ COMPARE = [*GROUP, "supervision", "metric", "variant"]  # rows compared with eac
 # compact LaTeX: labels of the long sanity-row names (the note under the table spells them out)
 COMPACT_LABELS = {"Ground-truth factors": "GT factors", "Raw pixels": "Pixels"}
 COMPACT_LABEL_CHARS = 8  # longer compact labels take two lines (the mean's and the ± std's)
+# compact LaTeX width check: \columnwidth of the reference layout (article, twocolumn, 10 pt) and
+# the advance of one character of the table's text, in pt (Computer Modern at \scriptsize = 7 pt
+# and \tiny = 5 pt, digits 0.57 em / 0.68 em wide; letters average about the same), a
+# rough estimate (within 7 % of pdflatex's width on the boards of tests/test_exports.py), so a table
+# is scaled when the estimate passes FIT_SHARE of the column
+COLUMN_WIDTH_PT = 229.5
+FIT_SHARE = 0.9
+SCRIPTSIZE_CHAR_PT = 4.1
+TINY_CHAR_PT = 3.5
+TABCOLSEP_PT = 1.5
 
 
 def lower_is_better(metric: str) -> bool:
-    """True for metrics where a lower score is better (FID, KID)."""
+    """True for metrics where a lower score is better (:data:`LOWER_IS_BETTER`)."""
     return metric in LOWER_IS_BETTER
 
 
@@ -109,12 +126,13 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     ``<metric>.noise_std``, NaN if not measured), unit, variant (the run's ``<metric>.variant``, "" when the
     metric has one form), data_source (where the observations came
     from, :func:`data_source`) and scikit_learn (its version; "" for runs scored before
-    either was recorded). Sanity rows carry the profile of the trained runs of their group
+    either was recorded) and model_num (a study run's reference number, ``run.json``; None
+    otherwise). Sanity rows carry the profile of the trained runs of their group
     (they are not trained, so they fit every profile).
     """
     columns = ["run_id", "kind", "name", "display_name", "model", "supervision", "representation",
                "dataset", "profile", "metric_preset", "seed", "metric", "value", "noise_std", "unit", "variant",
-               "data_source", "scikit_learn"]  # fmt: skip
+               "data_source", "scikit_learn", "model_num"]  # fmt: skip
     rows = []
     for r in records:
         if r.state != "completed" or not r.metrics:
@@ -132,6 +150,7 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
                     "noise_std": float(noise) if isinstance(noise, int | float) else math.nan,
                     "unit": _unit(metric, r.metrics), "variant": str(r.metrics.get(f"{metric}.variant", "")),
                     "data_source": data_source(r.metrics), "scikit_learn": r.metrics.get("env.scikit_learn", ""),
+                    "model_num": r.spec.get("model_num"),
                 }
             )  # fmt: skip
     long = pd.DataFrame(rows, columns=columns)
@@ -182,7 +201,9 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
     tied (not significantly worse than the best, when there is no winner), p_vs_best
     (Holm-adjusted Welch p-value against the best row), verdict
     (:class:`disbench.stats.ColumnVerdict` reason of the column), lower_is_better,
-    data_source and scikit_learn (of the whole group: every distinct value, joined by "; ").
+    data_source and scikit_learn (of the whole group: every distinct value, joined by "; "),
+    model_nums (the runs' reference numbers in seed order, e.g. disentanglement_lib's
+    model_num of a study run; "" for other runs).
     """
     if "variant" not in long.columns:
         long = long.assign(variant="")
@@ -206,6 +227,8 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
             "noise_std": float(np.sqrt(np.mean(noise**2))) if not np.isnan(noise).all() else math.nan,
             "values": ",".join(repr(float(v)) for v in all_values),
             "unit": g["unit"].iloc[0] if g["unit"].nunique() == 1 else "",
+            "model_nums": ",".join(str(int(n)) for n in g.sort_values("seed")["model_num"] if n is not None and n == n)
+            if "model_num" in g else "",
         })  # fmt: skip
     tidy = pd.DataFrame(rows)
     if {"data_source", "scikit_learn"} <= set(long.columns):
@@ -420,19 +443,32 @@ class Leaderboard:
         """GitHub Markdown tables (:func:`markdown_tables`)."""
         return markdown_tables(self.tables())
 
-    def to_latex(self, *, compact: bool = True) -> str:
-        """LaTeX tables (one per group) for pdflatex with ``booktabs`` only; pure ASCII.
+    def to_latex(self, *, compact: bool = True, columns: Sequence[str] | None = None) -> str:
+        """LaTeX tables (one per group) for pdflatex with ``booktabs`` (and ``graphicx`` when a
+        table is scaled); pure ASCII.
 
         Scores are ``mean`` with ``± std`` on a second line in smaller type. ``compact``
         (default): short model labels with note marks, supervision and representation in a
-        note under the table: fits one column of a two-column paper (229.5 pt in
-        ``article``'s two-column layout). Otherwise supervision and representation are
-        columns, in a ``table*`` (full page width).
+        note under the table, for one column of a two-column paper; when the metric columns
+        may not fit (estimated wider than :data:`FIT_SHARE` of :data:`COLUMN_WIDTH_PT`, ``article``'s two-column
+        ``\\columnwidth``), the tabular is set in ``\\resizebox{\\columnwidth}{!}{...}`` (a
+        comment says so), so ``\\input`` never overflows the column. Otherwise supervision and
+        representation are columns, in a ``table*`` (full page width).
+
+        Args:
+            columns: the metrics to show (registry names, in this order); None: all.
+
+        Raises:
+            UnknownNameError: a ``columns`` entry that is not a metric of the board.
         """
-        header = ("% disbench leaderboard: needs \\usepackage{booktabs} only (pdflatex, no other packages).\n"
+        tables = select_columns(self.tables(), columns)
+        scaled = compact and any(map(_too_wide, tables))
+        header = ("% disbench leaderboard: needs \\usepackage{booktabs}"
+                  + (" and \\usepackage{graphicx} (\\resizebox)" if scaled else " only")
+                  + " (pdflatex, no other packages).\n"
                   "% Bold: best and significantly better than every other row of its supervision group; "
                   "\\dagger: not significantly worse than the best; \\ddagger: a seed without a score.\n")  # fmt: skip
-        return header + latex_tables(self.tables(), compact=compact)
+        return header + latex_tables(tables, compact=compact)
 
     def to_html(self) -> str:
         """HTML tables (:func:`html_table`), the 95% CI, metric noise and p-value as a tooltip."""
@@ -487,6 +523,29 @@ def html_table(t: Table, tips: dict | None = None) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in _header(t.metrics, t.units, t.variants))
     return (f'<table class="leaderboard"><caption>{html.escape(t.caption)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
+
+
+def select_columns(tables: list[Table], columns: Sequence[str] | None) -> list[Table]:
+    """``tables`` with only the metrics ``columns`` (in that order; a metric a table lacks is
+    left out of it); None keeps them all.
+
+    Raises:
+        UnknownNameError: a column that no table has (the message lists the metrics there are).
+    """
+    if columns is None:
+        return tables
+    there = list(dict.fromkeys(m for t in tables for m in t.metrics))
+    for c in columns:
+        if c not in there:
+            raise unknown_name("column", c, there)
+    out = []
+    for t in tables:
+        keep = [t.metrics.index(c) for c in columns if c in t.metrics]
+        rows = [replace(r, cells=[r.cells[i] for i in keep]) for r in t.rows]
+        units = [t.units[i] for i in keep] if t.units else []
+        variants = [t.variants[i] for i in keep] if t.variants else []
+        out.append(replace(t, metrics=[t.metrics[i] for i in keep], rows=rows, units=units, variants=variants))
+    return out
 
 
 def latex_tables(tables: list[Table], *, compact: bool = True) -> str:
@@ -632,17 +691,64 @@ def _split_label(label: str, width: int = COMPACT_LABEL_CHARS) -> tuple[str, str
     return label[:cut], label[cut + 1 :]
 
 
+def _metric_heads(t: Table, compact: bool) -> list[str]:
+    # compact heads: only the lower-is-better columns carry an arrow (the note says so)
+    return [METRIC_LABELS.get(m, (m, latex_escape(m), latex_escape(m)))[2]
+            + (UNITS[m][1] if u and m in UNITS else "")
+            + (r"$_\mathrm{" + latex_escape(v) + "}$" if v else "")
+            + (r"$\downarrow$" if lower_is_better(m) else "" if compact else r"$\uparrow$")
+            for m, u, v in zip(t.metrics, t.units or [""] * len(t.metrics),
+                               t.variants or [""] * len(t.metrics))]  # fmt: skip
+
+
+def _compact_label(r: Row) -> tuple[list[str], list[str]]:
+    """A compact row's label cell on the mean's line and on the ± line (a long label continues there)."""
+    label, rest = _split_label(COMPACT_LABELS.get(r.display, r.display))
+    return [latex_escape(label)], [latex_escape(rest)]
+
+
+def _tex_text_width(cell: str) -> float:
+    """Estimated width in pt of one cell the compact writer sets: ``{\\tiny ...}`` parts at
+    :data:`TINY_CHAR_PT` a character, the rest at :data:`SCRIPTSIZE_CHAR_PT`; a control word
+    (``\\beta``, ``\\dagger``) counts as one character, ``\\mathbf``/``\\mathrm``/``\\tiny`` as none,
+    and ``$ ^ _ { }`` as none."""
+    tiny = "".join(re.findall(r"\{\\tiny(.*?)\}$", cell))
+    rest = re.sub(r"\{\\tiny.*?\}$", "", cell)
+
+    def chars(text: str) -> int:
+        text = re.sub(r"\\(mathbf|mathrm|tiny|scriptsize)\b", "", text)
+        text = re.sub(r"\\[a-zA-Z]+", "x", text)
+        return len(re.sub(r"[$^_{}]", "", text))
+
+    return chars(rest) * SCRIPTSIZE_CHAR_PT + chars(tiny) * TINY_CHAR_PT
+
+
+def _latex_width(t: Table) -> float:
+    """Estimated natural width in pt of ``t``'s compact tabular (``@{}`` at both ends,
+    :data:`TABCOLSEP_PT` either side of every inner column boundary)."""
+    columns = [["Model"]] + [[h] for h in _metric_heads(t, True)]
+    for r in t.rows:
+        first, second = _compact_label(r)
+        columns[0] += first + second
+        for j, c in enumerate(r.cells):
+            columns[j + 1] += [_latex_mean(c), _latex_spread(c)] if c else ["---"]
+    return sum(max(map(_tex_text_width, col)) for col in columns) + 2 * TABCOLSEP_PT * (len(columns) - 1)
+
+
+def _too_wide(t: Table) -> bool:
+    return _latex_width(t) > FIT_SHARE * COLUMN_WIDTH_PT
+
+
 def _latex_table(t: Table, compact: bool) -> str:
     label = r"\label{tab:disbench-" + "-".join(re.sub(r"[^A-Za-z0-9]", "", str(k)) for k in t.key) + "}"
     lines = [r"\begin{table}[t]" if compact else r"\begin{table*}[t]", r"\centering",
              r"\caption{" + latex_escape(t.caption) + "}", label, r"\scriptsize", r"\setlength{\tabcolsep}{1.5pt}"]
-    # compact heads: only the lower-is-better columns carry an arrow (the note says so)
-    metric_heads = [METRIC_LABELS.get(m, (m, latex_escape(m), latex_escape(m)))[2]
-                    + (UNITS[m][1] if u and m in UNITS else "")
-                    + (r"$_\mathrm{" + latex_escape(v) + "}$" if v else "")
-                    + (r"$\downarrow$" if lower_is_better(m) else "" if compact else r"$\uparrow$")
-                    for m, u, v in zip(t.metrics, t.units or [""] * len(t.metrics),
-                                       t.variants or [""] * len(t.metrics))]  # fmt: skip
+    metric_heads = _metric_heads(t, compact)
+    scaled = compact and _too_wide(t)
+    if scaled:
+        lines += [f"% {len(t.metrics)} metric columns may not fit a {COLUMN_WIDTH_PT:g} pt \\columnwidth (estimated "
+                  f"{_latex_width(t):.0f} pt): scaled to \\columnwidth; choose fewer with --columns",
+                  r"\resizebox{\columnwidth}{!}{%"]  # fmt: skip
     if compact:
         lines.append(r"\begin{tabular}{@{}l" + "r" * len(t.metrics) + "@{}}")
         head = ["Model", *metric_heads]
@@ -661,15 +767,14 @@ def _latex_table(t: Table, compact: bool) -> str:
             said = short + (f" = {r.display}" if short != r.display else "")
             said += (f" (supervision: {r.supervision})" if r.supervision else "") + f": {r.representation}"
             notes.append(latex_escape(said))
-            label, rest = _split_label(short)  # a long label continues on the ± line
-            first, second = [latex_escape(label)], [latex_escape(rest)]
+            first, second = _compact_label(r)
         else:
             first = [latex_escape(r.display), latex_escape(r.supervision or "—"), latex_escape(r.representation)]
             second = [""] * len(first)
         lines.append(" & ".join(first + means) + r" \\")
         if any(stds) or any(second):
             lines.append(" & ".join(second + stds) + r" \\[1pt]")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [r"\bottomrule", r"\end{tabular}" + ("}" if scaled else "")]
     abbrev = [f"{METRIC_LABELS[m][2]}: {latex_escape(METRIC_LABELS[m][0])} metric" for m in t.metrics
               if m in METRIC_LABELS and METRIC_LABELS[m][2] != METRIC_LABELS[m][1]]  # fmt: skip
     if compact:
@@ -686,14 +791,15 @@ def build_leaderboard(records: Iterable[RunRecord], *, alpha: float = stats.ALPH
     return Leaderboard(aggregate(long, alpha=alpha) if not long.empty else pd.DataFrame())
 
 
-def export_leaderboard(board: Leaderboard, path: str | Path, fmt: str, *, compact: bool = True) -> Path:
+def export_leaderboard(board: Leaderboard, path: str | Path, fmt: str, *, compact: bool = True,
+                       columns: Sequence[str] | None = None) -> Path:  # fmt: skip
     """Write ``board`` to ``path`` as ``fmt`` (csv, latex, md, html), atomically.
 
     ``csv`` writes the wide table to ``path`` and the tidy table to ``<stem>.tidy.csv``;
-    ``compact`` applies to LaTeX (see :meth:`Leaderboard.to_latex`).
+    ``compact`` and ``columns`` apply to LaTeX (see :meth:`Leaderboard.to_latex`).
 
     Raises:
-        UnknownNameError: unknown format.
+        UnknownNameError: unknown format; a ``columns`` entry that is not a metric of the board.
     """
     if fmt not in EXPORT_FORMATS:
         raise unknown_name("format", fmt, EXPORT_FORMATS)
@@ -702,7 +808,7 @@ def export_leaderboard(board: Leaderboard, path: str | Path, fmt: str, *, compac
         write_text_atomic(path, board.wide().to_csv(index=False))
         write_text_atomic(path.with_name(path.stem + ".tidy.csv"), board.tidy.to_csv(index=False))
     elif fmt == "latex":
-        write_text_atomic(path, board.to_latex(compact=compact))
+        write_text_atomic(path, board.to_latex(compact=compact, columns=columns))
     elif fmt == "md":
         write_text_atomic(path, board.to_markdown())
     else:

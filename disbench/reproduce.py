@@ -28,6 +28,10 @@ says why in ``not_comparable``. The verdict of a row (:func:`verdict`) is one of
 
 Runs are matched to an entry by preset, dataset and profile: runs of another dataset are
 never pooled into a paper row.
+
+The runs use the published dataset file when it is in the data cache (``data_source="auto"``;
+else the procedural render, with one warning), and every table states the source its numbers
+were computed on (``data_source``).
 """
 
 from __future__ import annotations
@@ -40,12 +44,13 @@ import pandas as pd
 
 from disbench.errors import unknown_name
 from disbench.io import write_text_atomic
+from disbench.leaderboard import data_source as source_words
 from disbench.leaderboard import headline_scores
 from disbench.results import RunRecord
 
 COLUMNS = ["paper", "preset", "model", "dataset", "metric", "source", "paper_value", "paper_std",
            "disbench_mean", "disbench_std", "n_seeds", "delta", "protocol", "verdict", "profile", "metric_preset",
-           "metric_settings", "note"]  # fmt: skip
+           "metric_settings", "note", "data_source"]  # fmt: skip
 SPREAD_SIGMAS = 2.0  # a row is inside the paper's spread when |delta| <= 2 sigma_paper
 
 
@@ -102,6 +107,7 @@ def comparison_table(entries: list[dict], records: Sequence[RunRecord], *, profi
             "protocol": e.get("protocol", ""), "verdict": verdict(e, mean, run_profile, metric_preset),
             "profile": run_profile, "metric_preset": metric_preset,
             "metric_settings": e.get("metric_settings", ""), "note": e.get("note", ""),
+            "data_source": "; ".join(sorted({source_words(r.metrics) for r in runs} - {""})),
         })  # fmt: skip
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -155,12 +161,14 @@ def to_markdown(table: pd.DataFrame) -> str:
             return "—"
         return f"{m:.4g}" if math.isnan(s) else f"{m:.4g} ± {s:.2g}"
 
-    body = [[r.model, r.dataset, r.metric, r.source + (" (not re-checked)" if r.note.startswith("not re-checked") else ""),
+    body = [[r.model, r.dataset, r.data_source or "—", r.metric,
+             r.source + (" (not re-checked)" if r.note.startswith("not re-checked") else ""),
              pm(r.paper_value, r.paper_std),
              pm(r.disbench_mean, r.disbench_std), "—" if math.isnan(r.delta) else f"{r.delta:+.4g}",
              r.protocol or "—", r.verdict]
             for r in table.itertuples()]  # fmt: skip
-    head = ["Model", "Dataset", "Metric", "Source", "Paper", "disbench (mean ± std)", "Δ", "Protocol", "Verdict"]
+    head = ["Model", "Dataset", "disbench data", "Metric", "Source", "Paper", "disbench (mean ± std)", "Δ",
+            "Protocol", "Verdict"]
     return tabulate(body, head, tablefmt="github", disable_numparse=True) + "\n"
 
 
@@ -175,6 +183,7 @@ def reproduce(
     progress: bool = True,
     echo: Callable[[str], None] = print,
     task: Callable | None = None,
+    data_source: str = "auto",
 ) -> tuple[pd.DataFrame, dict[str, Path]]:
     """Run the models ``paper``'s reported numbers need and compare.
 
@@ -183,6 +192,8 @@ def reproduce(
         profile: training profile (``"paper"``; ``"quick"`` for a dry run).
         seeds, out, device, executor, progress, echo, task: as for
             :func:`disbench.runner.run_benchmark` (no sanity rows are run).
+        data_source: for profiles that name none: ``"auto"`` (default: the published file
+            when present, else procedural with one warning), ``"file"`` or ``"procedural"``.
 
     Returns:
         (the comparison table, the exported files ``reproduce-<paper>-<profile>.csv`` and
@@ -200,7 +211,8 @@ def reproduce(
         models = sorted({e["preset"] for e in here})
         metrics = sorted({e["metric"].split(".")[0] for e in here} & set(valid_metrics()))
         job = run_benchmark(models, [dataset], seeds, profile, metrics, out=out, device=device, executor=executor,
-                            sanity=False, progress=progress, export=False, echo=echo, task=task)  # fmt: skip
+                            sanity=False, progress=progress, export=False, echo=echo, task=task,
+                            data_source=data_source)  # fmt: skip
         records += job.records
     table = comparison_table(entries, records, profile=profile)
     out = Path(out)

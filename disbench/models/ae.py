@@ -34,7 +34,7 @@ from disbench.models import register
 from disbench.models.base import Baseline, as_model_input, build_optimizer
 from disbench.models.beta_vae import TRAVERSAL_RANGE, VAETrainingConfig, _chunks
 from disbench.models.config import param
-from disbench.models.nets import make_decoder, make_encoder
+from disbench.models.nets import apply_init, make_decoder, make_encoder
 
 #: weight of the newest batch in the running code statistics (BatchNorm's "momentum" convention)
 CODE_STATS_MOMENTUM = 0.01
@@ -62,6 +62,8 @@ class AE(Baseline):
         d = self.config.num_latents
         self.encoder = make_encoder(self.config.arch, info.observation_shape, d)
         self.decoder = make_decoder(self.config.arch, info.observation_shape, d)
+        apply_init(self.encoder, self.config.init)  # "torch" (default) or "tf_default", as the VAE rows
+        apply_init(self.decoder, self.config.init)
         self.register_buffer("code_mean", torch.zeros(d))
         self.register_buffer("code_var", torch.ones(d))
 
