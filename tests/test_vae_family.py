@@ -161,8 +161,10 @@ def test_beta_tc_vae_adds_beta_minus_one_tc_and_a_step_on_z_lowers_it():
     assert tc > 0.5  # strongly correlated codes
     kl = torch.tensor(1.5)
     reg, terms = model.regularizer(kl, mu, logvar, z, 0)
-    assert reg.item() == pytest.approx(1.5 + (6.0 - 1.0) * tc, rel=1e-5)  # KL + (β − 1)·TC
-    assert terms["tc"].item() == pytest.approx(tc, rel=1e-6)
+    tc_dlib = tc - (2 - 1) * math.log(256)  # disentanglement_lib's TC: no log-B normaliser (d = 2, B = 256)
+    assert reg.item() == pytest.approx(1.5 + (6.0 - 1.0) * tc_dlib, rel=1e-5)  # KL + (β − 1)·TC
+    assert terms["tc_mws"].item() == pytest.approx(tc, rel=1e-6)
+    assert terms["tc"].item() == pytest.approx(tc_dlib, rel=1e-6)
     reg.backward()
     assert total_correlation(z.detach() - 1e-3 * z.grad, mu, logvar).item() < tc  # descent lowers TC
 
