@@ -72,8 +72,7 @@ class DCGAN(LSGAN):
     representation = "post-hoc encoder E(x) ≈ z regressed on generated pairs (z_dim-d, 10 on dSprites)"
     config_class = DCGANConfig
 
-    @staticmethod
-    def build_networks(z_dim: int, observation_shape) -> tuple[nn.Module, nn.Module]:
+    def build_networks(self, z_dim: int, observation_shape) -> tuple[nn.Module, nn.Module]:
         """``(G, D)``: ReLU generator; discriminator with batch norm but on its input layer, 1 logit."""
         net_g = GanGenerator(z_dim, observation_shape, activation="relu")
         net_d = nn.Sequential(GanDiscriminatorBody(observation_shape, norm="batch"), nn.Linear(128, 1))
