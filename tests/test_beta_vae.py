@@ -62,6 +62,19 @@ def test_loss_terms_and_beta():
         torch.testing.assert_close(out["loss"], out["recon"] + beta * out["kl"])
 
 
+def test_loss_terms_are_per_image_sums_averaged_over_the_batch():
+    """Pinned values (issue 26): the reconstruction is the Bernoulli NLL summed over pixels, the KL
+    summed over latents, both averaged over the batch — not summed over it, not pixel-averaged."""
+    model = make()
+    for batch in (1, 8):
+        x = squares(batch)
+        zero_logits = torch.zeros_like(x)  # p = ½ per pixel: −log ½ whatever the pixel is
+        mu, logvar = torch.ones(batch, 10), torch.zeros(batch, 10)  # KL = ½ Σ_j μ_j² = 5 per image
+        recon, kl = model.loss_terms(x, zero_logits, mu, logvar)
+        assert recon.item() == pytest.approx(4096 * np.log(2), rel=1e-6)  # 2839.08 nats per 1×64×64 image
+        assert kl.item() == pytest.approx(5.0, rel=1e-6)
+
+
 def test_shapes_and_dtypes():
     model = make().eval()
     x = squares(5)

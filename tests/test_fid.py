@@ -12,6 +12,7 @@ import torch
 from disbench import data
 from disbench.errors import InvalidInputError, MissingFileError, UnknownNameError
 from disbench.metrics import feature_net
+from disbench.metrics import fid as fid_module
 from disbench.metrics.fid import (
     fid,
     fid_from_features,
@@ -192,6 +193,25 @@ def test_fid_result_is_seeded_and_complete(dsprites):
     assert {"kid_mean", "kid_std", "kid_subsets", "kid_subset_size"} <= set(first)
     other_seed = fid(dsprites, _real(dsprites, 1), num_real=N, num_fake=N, random_state=1)["score"]
     assert other_seed != first["score"]
+
+
+def test_fid_does_not_depend_on_the_feature_networks_scale(dsprites, monkeypatch):
+    """``fid`` standardises the factor network's features with the real sample's statistics
+    (issue 26): features scaled by 1,000 give the same score (unstandardised: × 10⁶)."""
+    base = _fid(dsprites, _noisy(dsprites, 0.15))
+    load = fid_module.load_feature_net
+
+    def scaled_net(*args, **kwargs):
+        net = load(*args, **kwargs)
+        features = net.features
+        monkeypatch.setattr(net, "features", lambda x: 1000.0 * features(x))
+        return net
+
+    monkeypatch.setattr(fid_module, "load_feature_net", scaled_net)
+    scaled = _fid(dsprites, _noisy(dsprites, 0.15))
+    assert base["score"] > 1.0  # a visible corruption, so a changed scale would show
+    assert scaled["score"] == pytest.approx(base["score"], rel=1e-3)
+    assert scaled["feature_dims_used"] == base["feature_dims_used"]
 
 
 @pytest.mark.parametrize(

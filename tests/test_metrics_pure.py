@@ -133,6 +133,15 @@ def test_beta_vae_feature_is_mean_absolute_difference():
     np.testing.assert_allclose(beta_vae_features(z1, z2), [[1.5, 0.25]])
 
 
+def test_beta_vae_feature_averages_absolute_differences_not_differences_of_means():
+    """Hand-computed (issue 26): pairs whose differences cancel in the mean. Code 0 differs by
+    +2, −2, +2, −2 over the L = 4 pairs: mean |z1 − z2| = 2, |mean z1 − mean z2| = 0; code 1
+    differs by 0, 1, 0, 3: 1.0 either way."""
+    z1 = np.array([[[1.0, 5.0], [-1.0, 1.0], [3.0, 0.0], [0.0, 3.0]]])
+    z2 = np.array([[[-1.0, 5.0], [1.0, 0.0], [1.0, 0.0], [2.0, 0.0]]])
+    np.testing.assert_allclose(beta_vae_features(z1, z2), [[2.0, 1.0]])
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_codes_rejected(bad):
     f = _grid(3, 4)

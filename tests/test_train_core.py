@@ -120,6 +120,39 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, interrupt_traini
         assert [int(r["step"]) for r in csv.DictReader(f)] == [2, 3, 4, 6]
 
 
+class DropoutVAE(BetaVAE):
+    """A plug-in that draws from the *global* torch RNG (dropout on the input, no generator): its
+    runs resume exactly only if the checkpoint restores the global RNG state (issue 26)."""
+
+    name = "dropout_vae"
+
+    def posterior(self, x):
+        return super().posterior(torch.nn.functional.dropout(x, 0.5, self.training))
+
+
+def test_plugin_using_the_global_torch_rng_resumes_exactly(tmp_path, interrupt_training):
+    preset = tmp_path / "dropout_vae.toml"
+    preset.write_text(f'''name = "dropout_vae"
+model = "{__name__}:DropoutVAE"
+display_name = "dropout VAE"
+supervision = "none"
+representation = "posterior mean"
+citation = "test"
+paper = "test"
+[profiles.quick]
+steps = 6
+batch_size = 4
+''')
+    full = params(run(tmp_path / "full", str(preset)))
+    restore = interrupt_training(DropoutVAE, at_step=4)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "resumed", str(preset))
+    assert torch.load(tmp_path / "resumed" / "checkpoints" / "last.pt", weights_only=True)["step"] == 3
+    restore()
+    resumed = params(run(tmp_path / "resumed", str(preset)))
+    assert [k for k in full if not torch.equal(full[k], resumed[k])] == []
+
+
 def test_nan_loss_marks_run_failed(tmp_path, monkeypatch):
     original = BetaVAE.training_step
 

@@ -16,7 +16,7 @@ from test_beta_vae import squares  # white squares (N, 1, 64, 64)
 
 from disbench.models import DatasetInfo, get_model_class
 from disbench.models.annealed_vae import AnnealedVAEConfig, capacity
-from disbench.models.beta_tc_vae import BetaTCVAEConfig, total_correlation
+from disbench.models.beta_tc_vae import BetaTCVAE, BetaTCVAEConfig, total_correlation
 from disbench.models.beta_vae import BetaVAE, BetaVAEConfig
 from disbench.models.dip_vae import DIPVAEConfig, covariance, dip_covariance, dip_penalty
 from disbench.models.factor_vae import FactorVAE, FactorVAEConfig, permute_dims
@@ -142,6 +142,51 @@ def test_factor_vae_optimisers_split_the_parameters():
     assert not vae & disc
     assert vae | disc == {id(p) for p in model.parameters()}
     assert opts["discriminator"].defaults["betas"] == (0.5, 0.9)
+
+
+# --- the sign of the TC term (issue 26): the regularisers penalise total correlation ----------
+def correlated_codes(n: int, generator: torch.Generator) -> torch.Tensor:
+    """(n, 2) codes z = (t, t + 0.3·e), t, e ~ N(0, 1): ρ = 1/√1.09, TC = −½ log(1 − ρ²) ≈ 1.25 nats."""
+    t = torch.randn(n, 1, generator=generator)
+    return torch.cat([t, t + 0.3 * torch.randn(n, 1, generator=generator)], 1)
+
+
+def test_beta_tc_vae_adds_beta_minus_one_tc_and_a_step_on_z_lowers_it():
+    torch.manual_seed(0)
+    model = BetaTCVAE(INFO, 10, BetaTCVAEConfig(num_latents=2, beta=6.0))
+    mu = correlated_codes(256, torch.Generator().manual_seed(3))
+    logvar = torch.full_like(mu, math.log(0.05))
+    z = (mu + 0.05**0.5 * torch.randn(mu.shape, generator=torch.Generator().manual_seed(4))).requires_grad_()
+    tc = total_correlation(z.detach(), mu, logvar).item()
+    assert tc > 0.5  # strongly correlated codes
+    kl = torch.tensor(1.5)
+    reg, terms = model.regularizer(kl, mu, logvar, z, 0)
+    tc_dlib = tc - (2 - 1) * math.log(256)  # disentanglement_lib's TC: no log-B normaliser (d = 2, B = 256)
+    assert reg.item() == pytest.approx(1.5 + (6.0 - 1.0) * tc_dlib, rel=1e-5)  # KL + (β − 1)·TC
+    assert terms["tc_mws"].item() == pytest.approx(tc, rel=1e-6)
+    assert terms["tc"].item() == pytest.approx(tc_dlib, rel=1e-6)
+    reg.backward()
+    assert total_correlation(z.detach() - 1e-3 * z.grad, mu, logvar).item() < tc  # descent lowers TC
+
+
+def test_factor_vae_adds_gamma_tc_and_a_step_on_z_lowers_it():
+    torch.manual_seed(0)
+    model = FactorVAE(INFO, 10, FactorVAEConfig(num_latents=2, gamma=10.0, disc_layers=2, disc_hidden=64,
+                                                 disc_lr=1e-3))
+    opt = model.configure_optimizers()["discriminator"]
+    g = torch.Generator().manual_seed(5)
+    for _ in range(150):  # D learns the density ratio q(z) / Π q(z_j) of correlated codes
+        z = correlated_codes(64, g)
+        model.optimize(opt, model.discriminator_loss(z, permute_dims(z, torch.rand(z.shape, generator=g))))
+    z = correlated_codes(512, g).requires_grad_()
+    tc = model.total_correlation(z.detach()).item()
+    assert tc > 0.3  # the estimate sees the correlation (true TC ≈ 1.25 nats)
+    kl = torch.tensor(1.5)
+    reg, terms = model.regularizer(kl, z, z, z, 0)
+    assert reg.item() == pytest.approx(1.5 + 10.0 * tc, rel=1e-5)  # KL + γ·TC
+    assert terms["tc"].item() == pytest.approx(tc, rel=1e-6)
+    reg.backward()
+    assert model.total_correlation(z.detach() - 1e-3 * z.grad).item() < tc  # descent lowers TC
 
 
 # --- every member ------------------------------------------------------------------------------

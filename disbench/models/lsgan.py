@@ -85,12 +85,27 @@ class LSGAN(GanBaseline):
         z_dim = self.config.z_dim
         self.posthoc_from = posthoc_start(self.total_steps, self.config.posthoc_steps)
         self.noise_spec = {"z": (z_dim, -1.0, 1.0)}
-        self.net_g = GanGenerator(z_dim, info.observation_shape)
-        self.net_d = nn.Sequential(GanDiscriminatorBody(info.observation_shape), nn.Linear(128, 1))
-        dcgan_init(self.net_d)
-        if self.config.spectral_norm:
-            spectral_norm_layers(self.net_d)
+        self.net_g, self.net_d = self.build_networks(z_dim, info.observation_shape)
         self.posthoc = PosthocEncoder(info.observation_shape, z_dim)
+
+    def build_networks(self, z_dim: int, observation_shape) -> tuple[nn.Module, nn.Module]:
+        """``(G, D)``: the shared GAN generator and discriminator body with a 1-unit head (spectral
+        norm on every layer of D when ``spectral_norm``)."""
+        net_g = GanGenerator(z_dim, observation_shape)
+        net_d = nn.Sequential(GanDiscriminatorBody(observation_shape), nn.Linear(128, 1))
+        dcgan_init(net_d)
+        if self.config.spectral_norm:
+            spectral_norm_layers(net_d)
+        return net_g, net_d
+
+    def d_loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+        """D's loss from its outputs on real and on generated images ``(B, 1)``: Eq. 2."""
+        cfg = self.config
+        return 0.5 * ((d_real - cfg.b) ** 2).mean() + 0.5 * ((d_fake - cfg.a) ** 2).mean()
+
+    def g_loss(self, d_fake: torch.Tensor) -> torch.Tensor:
+        """G's loss from D's outputs on generated images ``(B, 1)``: Eq. 2."""
+        return 0.5 * ((d_fake - self.config.c) ** 2).mean()
 
     @property
     def num_codes(self) -> int:
@@ -116,13 +131,11 @@ class LSGAN(GanBaseline):
             loss = posthoc_loss(self.posthoc, self.net_g, z, z)
             self.optimize(optimizers["posthoc"], loss)
             return self.losses(posthoc_loss=loss)
-        cfg = self.config
         x_fake = self.net_g(z)
-        d_loss = 0.5 * ((self.net_d(batch["x"]) - cfg.b) ** 2).mean() \
-            + 0.5 * ((self.net_d(x_fake.detach()) - cfg.a) ** 2).mean()
+        d_loss = self.d_loss(self.net_d(batch["x"]), self.net_d(x_fake.detach()))
         self.optimize(optimizers["discriminator"], d_loss)
         with frozen(self.net_d):
-            g_loss = 0.5 * ((self.net_d(x_fake) - cfg.c) ** 2).mean()
+            g_loss = self.g_loss(self.net_d(x_fake))
             self.optimize(optimizers["generator"], g_loss)
         return self.losses(d_loss=d_loss, g_loss=g_loss)
 

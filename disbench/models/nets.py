@@ -231,13 +231,16 @@ class GanGenerator(nn.Module):
     to C channels (4×4, stride 2) -> sigmoid.
 
     Default ``channels=(64, 32, 32)`` gives the paper's deconvs 64-32-32-C for 64×64 images.
+    ``activation="relu"`` puts ReLU after the transposed convs instead of LeakyReLU 0.2 (DCGAN's
+    rule: ReLU in every generator layer but the output, Radford et al. 2016, Sec. 3).
     Maps float32 ``(N, in_dim)`` to images float32 ``(N, C, H, W)`` in [0, 1].
 
     Raises:
         InvalidInputError: the observation side is not ``4·2**(len(channels)+1)``.
     """
 
-    def __init__(self, in_dim: int, observation_shape, hidden: int = 128, channels=(64, 32, 32)):
+    def __init__(self, in_dim: int, observation_shape, hidden: int = 128, channels=(64, 32, 32),
+                 activation: str = "lrelu"):
         super().__init__()
         c_out, _, _ = _check_gan_size(observation_shape, len(channels) + 1)
         self.channels = tuple(channels)
@@ -247,7 +250,7 @@ class GanGenerator(nn.Module):
         )
         layers = []
         for c_in, c_next in zip((channels[0], *channels[:-1]), channels, strict=True):
-            layers += [nn.ConvTranspose2d(c_in, c_next, 4, 2, 1), nn.LeakyReLU(0.2), nn.BatchNorm2d(c_next)]
+            layers += [nn.ConvTranspose2d(c_in, c_next, 4, 2, 1), _act(activation), nn.BatchNorm2d(c_next)]
         layers += [nn.ConvTranspose2d(channels[-1], c_out, 4, 2, 1), nn.Sigmoid()]
         self.deconv = nn.Sequential(*layers)
         dcgan_init(self)
@@ -261,6 +264,8 @@ class GanDiscriminatorBody(nn.Module):
     """Shared body of the discriminators (and InfoGAN's Q) of the InfoGAN-CR dSprites
     setup (Lin et al. 2020, official code ``InfoGANDiscriminator`` shared part):
     convs ``channels`` (4×4, stride 2, LeakyReLU 0.2) -> fc ``hidden`` (LeakyReLU 0.2).
+    ``norm="batch"`` adds batch norm after every layer but the input convolution (DCGAN's rule,
+    Radford et al. 2016, Sec. 3: "not applying batchnorm to ... the discriminator input layer").
 
     Maps images float32 ``(N, C, H, W)`` to features float32 ``(N, hidden)``; heads
     (real/fake logit, Q, class) are added by each baseline.
@@ -269,14 +274,17 @@ class GanDiscriminatorBody(nn.Module):
         InvalidInputError: the observation side is not ``4·2**len(channels)``.
     """
 
-    def __init__(self, observation_shape, hidden: int = 128, channels=(32, 32, 64, 64)):
+    def __init__(self, observation_shape, hidden: int = 128, channels=(32, 32, 64, 64), norm: str = "none"):
         super().__init__()
         c_in, _, _ = _check_gan_size(observation_shape, len(channels))
+        batch = norm == "batch"
         layers = []
-        for c_prev, c_next in zip((c_in, *channels[:-1]), channels, strict=True):
-            layers += [nn.Conv2d(c_prev, c_next, 4, 2, 1), nn.LeakyReLU(0.2)]
+        for i, (c_prev, c_next) in enumerate(zip((c_in, *channels[:-1]), channels, strict=True)):
+            layers += [nn.Conv2d(c_prev, c_next, 4, 2, 1), *([nn.BatchNorm2d(c_next)] if batch and i else []),
+                       nn.LeakyReLU(0.2)]
         self.conv = nn.Sequential(*layers, nn.Flatten())
-        self.fc = nn.Sequential(nn.Linear(16 * channels[-1], hidden), nn.LeakyReLU(0.2))
+        self.fc = nn.Sequential(nn.Linear(16 * channels[-1], hidden), *([nn.BatchNorm1d(hidden)] if batch else []),
+                                nn.LeakyReLU(0.2))
         self.out_dim = hidden
         dcgan_init(self)
 
