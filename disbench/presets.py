@@ -24,7 +24,8 @@ from disbench.resources import presets_dir, read_toml
 
 REQUIRED_KEYS = ("name", "model", "display_name", "supervision", "representation", "citation", "paper", "profiles")
 REQUIRED_PROFILE_KEYS = ("steps", "batch_size")
-SUPERVISION_KINDS = ("none", "factor labels", "clamped batches")
+SUPERVISION_KINDS = ("none", "factor labels", "clamped batches", "paired observations, k changed factors",
+                     "paired observations, changed factor named", "100 labels", "1000 labels")
 PROFILE_DEFAULTS = {"checkpoint_every": 1000, "log_every": 50, "precision": "float32", "model": {}}
 
 
