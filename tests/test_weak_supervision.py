@@ -91,3 +91,14 @@ def test_supervision_of_the_weak_presets():
     assert {load_preset(n).supervision for n in ("ada_gvae", "ada_ml_vae")} == {"paired observations, k changed factors"}
     assert {load_preset(n).supervision for n in ("gvae_labels", "ml_vae_labels")} == {
         "paired observations, changed factor named"}
+
+
+def test_models_all_leaves_the_weakly_and_semi_supervised_rows_out():
+    from disbench.runner import plan_runs
+
+    rows = {"ada_gvae", "ada_ml_vae", "gvae_labels", "ml_vae_labels", "s2_beta_vae", "s2_factor_vae", "s2_dip_vae",
+            "s2_beta_tc_vae", "supervised_vae"}
+    assert not any(load_preset(n).in_all for n in rows) and load_preset("beta_vae").in_all
+    planned = {spec["name"] for spec in plan_runs("all", sanity=False)}
+    assert "beta_vae" in planned and not planned & rows
+    assert {spec["name"] for spec in plan_runs(["ada_gvae"], sanity=False)} == {"ada_gvae"}
