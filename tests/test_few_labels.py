@@ -11,12 +11,19 @@ import torch
 
 from disbench import data
 from disbench.errors import InvalidInputError
-from disbench.models.semi_supervised import (annealed_weight, supervised_cov, supervised_embed, supervised_l2,
-                                             supervised_xent)
+from disbench.models.semi_supervised import (
+    MINE,
+    annealed_weight,
+    supervised_cov,
+    supervised_embed,
+    supervised_l2,
+    supervised_mine,
+    supervised_xent,
+)
 from disbench.presets import load_preset
 from disbench.train import build_model, resolve_config
 
-S2 = ("s2_beta_vae", "s2_factor_vae", "s2_dip_vae", "s2_beta_tc_vae", "supervised_vae")
+S2 = ("s2_beta_vae", "s2_factor_vae", "s2_dip_vae", "s2_beta_tc_vae", "s2_mine_vae", "supervised_vae")
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +137,35 @@ def test_too_few_latents_for_the_factors(dsprites):
     config = resolve_config("s2_beta_vae", profile="quick", overrides={"model": {"num_latents": 4}})
     with pytest.raises(InvalidInputError, match="num_latents"):
         build_model(config, dsprites)
+
+
+def test_mine_penalty_and_estimator_by_hand():
+    assert supervised_mine(torch.tensor([[1.0, 2.0, 5.0], [3.0, 4.0, 6.0]])).item() == pytest.approx(4 + 25 + 9 + 36)
+    mine = MINE(2, 3)
+    codes, labels = torch.randn(8, 3), torch.randint(0, 4, (8, 2))
+    noise = torch.rand(8, 2, 3)
+    with torch.no_grad():  # T constant -> Î = c − (log Σ_b e^c − log B) = 0
+        mine.w2.zero_()
+        mine.b2.fill_(1.5)
+    torch.testing.assert_close(mine.mutual_information(codes, labels, noise), torch.zeros(2, 3))
+    with torch.no_grad():  # T(x, v) = ELU(x) on network (0, 0): the Donsker-Varadhan bound by hand
+        mine.a_x.zero_(), mine.a_v.zero_(), mine.b2.zero_(), mine.w2.zero_()
+        mine.a_x[0, 0, 0], mine.w2[0, 0, 0] = 1.0, 1.0
+    codes, labels = torch.tensor([[1.0, 0, 0], [2.0, 0, 0]]), torch.tensor([[1, 0], [0, 0]])
+    noise = torch.zeros(2, 2, 3)
+    noise[0, 0, 0] = 1.0  # swap the two labels of network (0, 0)
+    # ELU(x) = x here (x > 0) and the label has weight 0: T = x, Î = mean T − log mean e^T (< 0 by Jensen)
+    mi = mine.mutual_information(codes, labels, noise)
+    assert mi[0, 0].item() == pytest.approx(1.5 - (math.log(math.e + math.e**2) - math.log(2)))
+
+
+def test_mine_networks_have_their_own_optimiser(dsprites):
+    model, _ = make("s2_mine_vae", dsprites, num_labels=8)
+    optimizers = model.configure_optimizers()
+    own = {id(p) for p in model.mine.parameters()}
+    vae = {id(p) for g in optimizers["vae"].param_groups for p in g["params"]}
+    assert not own & vae and {id(p) for p in optimizers["mine"].param_groups[0]["params"]} == own
+    raw = model.next_batch(dsprites, 4, np.random.default_rng(0), 0)
+    before = model.mine.a_x.detach().clone()
+    terms = model.training_step({k: torch.from_numpy(v) for k, v in raw.items()}, 0, optimizers)
+    assert not torch.equal(before, model.mine.a_x) and {"sup", "mi"} <= set(terms)

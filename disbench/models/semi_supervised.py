@@ -40,8 +40,9 @@ from disbench.errors import InvalidInputError
 from disbench.models.base import DatasetInfo
 from disbench.models.beta_vae import BetaVAE
 from disbench.models.config import BaselineConfig, check_choice, param
+from disbench.models.gan_common import frozen
 
-SUPERVISED_LOSSES = ("xent", "l2", "cov", "embed")
+SUPERVISED_LOSSES = ("xent", "l2", "cov", "embed", "mine")
 ANNEALERS = ("fixed", "anneal", "fine_tune")
 
 
@@ -54,7 +55,9 @@ class LabelsConfig(BaselineConfig):
     label_seed: int = param(0, "seed of the labelled subset (dlib supervised_data_seed); the same seed, the same subset")
     train_fraction: float = param(0.9, "fraction of the labelled observations trained on, rounded up "
                                        "(dlib train_percentage = 0.9 in tests/methods/semi_supervised/train_test.gin)")
-    supervised_loss: str = param("xent", '"xent", "l2", "cov" or "embed" (module functions supervised_*)')
+    supervised_loss: str = param("xent", '"xent", "l2", "cov", "embed" (module functions supervised_*) or "mine" '
+                                         "(MineVAE's Σ_{l≠r} MI(z_r; v_l)², :class:`MINE`)")
+    mine_lr: float = param(0.01, "mine: Adam learning rate of the MINE statistics networks (dlib: 0.01)")
     l2_learn_scale: bool = param(True, 'l2: learn a scalar scale b of the codes (dlib default) instead of '
                                        'comparing sigmoid(codes) with labels / factor size')
     embed_sigma: float = param(1.0, "embed: softmax temperature σ (dlib embed.sigma, no default there)")
@@ -151,6 +154,53 @@ def supervised_embed(codes: torch.Tensor, labels: torch.Tensor, embeddings, sigm
     return loss
 
 
+class MINE(nn.Module):
+    """One MINE statistics network per (factor l, latent r) pair, evaluated together (Belghazi et al.
+    2018, ICML, "Mutual Information Neural Estimation"; disentanglement_lib ``semi_supervised_vae.py``,
+    ``mine`` and ``MineVAE``): T_lr(x, v) = w2 · ELU(a_x x + b_x + a_v v + b_v) + b2 with 20 hidden
+    units, x the latent's code and v the factor's label (raw index, as a float). Glorot-uniform
+    weights and zero biases (TensorFlow's dense-layer default, which dlib uses)."""
+
+    def __init__(self, num_factors: int, num_latents: int, hidden: int = 20):
+        super().__init__()
+        shape = (num_factors, num_latents, hidden)
+        limit = math.sqrt(6.0 / (1 + hidden))
+        self.a_x = nn.Parameter((torch.rand(shape) * 2 - 1) * limit)
+        self.a_v = nn.Parameter((torch.rand(shape) * 2 - 1) * limit)
+        self.b = nn.Parameter(torch.zeros(shape))  # b_x + b_v: one bias, both start at 0
+        self.w2 = nn.Parameter((torch.rand(shape) * 2 - 1) * limit)
+        self.b2 = nn.Parameter(torch.zeros(num_factors, num_latents))
+
+    def statistics(self, codes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """T ``(B, K, d)`` for codes ``(B, d)`` and labels ``(B, K, d)`` (a label per network)."""
+        h = F.elu(codes[:, None, :, None] * self.a_x + labels[..., None] * self.a_v + self.b)
+        return (h * self.w2).sum(-1) + self.b2
+
+    def mutual_information(self, codes: torch.Tensor, labels: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Donsker-Varadhan estimates Î(z_r; v_l) ``(K, d)``, nats: mean_b T(x_b, v_b) + log B −
+        logsumexp_b T(x_b, v_π(b)), with the labels of each network permuted across the batch by
+        argsort of ``noise`` (uniform ``(B, K, d)``; dlib ``shuffle_codes``).
+
+        Args:
+            codes: ``(B, d)`` float; labels: ``(B, K)`` int64 factor indices.
+        """
+        b, k = labels.shape
+        v = labels.to(codes.dtype)[:, :, None].expand(b, k, codes.shape[1])
+        shuffled = v.gather(0, noise.argsort(dim=0))
+        joint = self.statistics(codes, v).mean(0)
+        marginal = torch.logsumexp(self.statistics(codes, shuffled), dim=0) - math.log(b)
+        return joint - marginal
+
+
+def supervised_mine(mi: torch.Tensor) -> torch.Tensor:
+    """Σ_{l≠r} Î_lr² over a ``(K, d)`` matrix of mutual-information estimates between factor l and
+    latent r (dlib ``MineVAE``: latent i should carry information on factor i only). 0-d."""
+    off = torch.ones_like(mi)
+    n = min(mi.shape)
+    off[torch.arange(n), torch.arange(n)] = 0
+    return (mi * off).pow(2).sum()
+
+
 class SemiSupervisedVAE(BetaVAE):
     """Adds the labelled batch and γ_sup · R_s to a VAE-family model (see the module docstring).
 
@@ -169,7 +219,9 @@ class SemiSupervisedVAE(BetaVAE):
                                     f"{len(sizes)} factors of {info.name}, got {self.num_latents}")
         self.scale = nn.Parameter(torch.ones(())) if c.supervised_loss == "l2" and c.l2_learn_scale else None
         self.embeddings = nn.ParameterList()
-        self.embed_line = self.sigma = None
+        self.embed_line = self.sigma = self.mine = None
+        if c.supervised_loss == "mine":
+            self.mine = MINE(len(sizes), self.num_latents)
         if c.supervised_loss == "embed":
             if c.embed_use_order:  # a line through the value indices: slope 1, bias 0 at the start
                 self.embed_line = nn.Parameter(torch.tensor([[1.0, 0.0]] * len(sizes)))
@@ -179,6 +231,7 @@ class SemiSupervisedVAE(BetaVAE):
             self.sigma = nn.Parameter(torch.tensor(c.embed_sigma)) if c.embed_learn_sigma else None
         self._labelled_train = None
         self._batch_labelled = None
+        self._mine_inputs = None
 
     # --- data -----------------------------------------------------------------------------
     def labelled_train_set(self, dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -212,6 +265,11 @@ class SemiSupervisedVAE(BetaVAE):
             return supervised_l2(codes, labels, sizes, self.scale)
         if c.supervised_loss == "cov":
             return supervised_cov(codes, labels)
+        if c.supervised_loss == "mine":
+            self._mine_inputs = (codes.detach(), labels)
+            mine = self.mine
+            with frozen(mine):
+                return supervised_mine(mine.mutual_information(codes, labels, self.rand(len(labels), *mine.b2.shape)))
         if c.embed_use_order:
             embeddings = [torch.arange(n, device=codes.device) * a + b for n, (a, b) in zip(sizes, self.embed_line)]
         else:
@@ -235,9 +293,29 @@ class SemiSupervisedVAE(BetaVAE):
         loss = loss + self.supervised_weight(step) * sup
         return loss, {**terms, "loss": loss.detach(), "sup": sup.detach()}, z
 
+    def configure_optimizers(self):
+        """The model's optimisers; with ``"mine"`` the statistics networks leave the VAE optimiser
+        for their own Adam (``mine_lr``), as dlib trains them apart."""
+        optimizers = super().configure_optimizers()
+        if self.mine is not None:
+            own = {id(p) for p in self.mine.parameters()}
+            for group in optimizers["vae"].param_groups:
+                group["params"] = [p for p in group["params"] if id(p) not in own]
+            optimizers["mine"] = torch.optim.Adam(self.mine.parameters(), lr=self.config.mine_lr)
+        return optimizers
+
     def training_step(self, batch, step, optimizers):
+        """The unsupervised model's step with γ_sup · R_s in its VAE loss; with ``"mine"``, then one
+        step of the statistics networks maximising their estimates on the same (detached) codes."""
         self._batch_labelled = (batch["x_labelled"], batch["labels"])
         try:
-            return super().training_step(batch, step, optimizers)
+            terms = super().training_step(batch, step, optimizers)
         finally:
             self._batch_labelled = None
+        if self.mine is not None:
+            codes, labels = self._mine_inputs
+            self._mine_inputs = None
+            mi = self.mine.mutual_information(codes, labels, self.rand(len(labels), *self.mine.b2.shape))
+            self.optimize(optimizers["mine"], -mi.sum())
+            terms = {**terms, "mi": mi.detach().sum()}
+        return terms
