@@ -104,8 +104,8 @@ class GroundTruthDataset(torch.utils.data.Dataset):
     def sample_pairs(self, num: int, k: int, random_state) -> dict:
         """Draw ``num`` pairs of observations that share all but a few factors (weak supervision).
 
-        Locatello et al. 2020 (ICML), "Weakly-Supervised Disentanglement Without Compromises",
-        Sec. 5; the draw follows disentanglement_lib's ``methods/weak/train_weak_lib.py``
+        Locatello et al. 2020 (ICML), "Weakly-Supervised Disentanglement Without Compromises";
+        the draw follows disentanglement_lib's ``methods/weak/train_weak_lib.py``
         (``simple_dynamics``), per pair:
 
         1. k_observed = ``k``, or for ``k = -1`` uniform on {1, ..., K − 1} (K = number of
@@ -161,8 +161,8 @@ class GroundTruthDataset(torch.utils.data.Dataset):
     def labelled_subset(self, num_labels: int, random_state) -> tuple[np.ndarray, np.ndarray]:
         """The labelled observations of the few-labels setting: ``num_labels`` factor
         combinations drawn uniformly, their observations and their true factor indices
-        (Locatello et al. 2020, ICLR, "Disentangling Factors of Variation Using Few Labels",
-        Sec. 4: 100 or 1,000 labels; disentanglement_lib ``semi_supervised_utils.py``,
+        (Locatello et al. 2020, ICLR, "Disentangling Factors of Variation Using Few Labels":
+        100 or 1,000 labels; disentanglement_lib ``semi_supervised_utils.py``,
         ``sample_supervised_data`` with ``perfect_labeller``). The same ``random_state`` seed
         gives the same subset.
 

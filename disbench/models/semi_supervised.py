@@ -8,7 +8,7 @@ A helper module (it registers no model): each method is its own module and prese
 ``class S2X(SemiSupervisedVAE, X)`` over the unsupervised model ``X`` it extends, whose
 regulariser and, for FactorVAE, discriminator step it reuses unchanged) and ``supervised_vae``.
 
-Objective of the S²-VAEs (Sec. 3, Eq. 2; ``BaseS2VAE.model_fn``), per step::
+Objective of the S²-VAEs (disentanglement_lib ``BaseS2VAE.model_fn``), per step::
 
     loss = [unsupervised loss of X on an unlabelled batch] + γ_sup(step) · R_s(μ(x_l), v_l)
 

@@ -1,5 +1,5 @@
 """The supervised VAE of the few-labels study (Locatello et al. 2020, ICLR, "Disentangling Factors of
-Variation Using Few Labels", Sec. 4: the fully supervised baseline; disentanglement_lib
+Variation Using Few Labels": the fully supervised baseline; disentanglement_lib
 ``semi_supervised_vae.py``, ``SupervisedVAE``).
 
 The encoder is trained only by the supervised regulariser R_s on the labelled observations (no KL

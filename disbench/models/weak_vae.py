@@ -6,7 +6,7 @@ Training data: pairs (x1, x2) that share all but a few ground-truth factors, dra
 layer (:meth:`disbench.data.base.GroundTruthDataset.sample_pairs`, k as disentanglement_lib's
 ``train_weak_lib.py`` draws it). Both images go through the same Gaussian encoder. For each latent
 j the posteriors q(z_j|x1), q(z_j|x2) are either kept (latent j is taken to encode a factor that
-changed) or both replaced by one *averaged* posterior (a shared factor), Sec. 4, Eq. 5-6:
+changed) or both replaced by one *averaged* posterior (a shared factor):
 
 - averaging ``"gvae"`` (Group-VAE, Hosoya 2019): arithmetic mean of the two Gaussians' means and
   variances, μ̄ = (μ1 + μ2)/2, σ̄² = (σ1² + σ2²)/2;
@@ -18,7 +18,7 @@ Which latents are kept (``aggregation``):
 
 - ``"argmax"`` (Ada-, adaptive; ``GroupVAEArgmax``/``MLVaeArgmax``): δ_j = KL(q(z_j|x1) ||
   q(z_j|x2)) per latent; latents with δ_j ≥ (min_j δ_j + max_j δ_j)/2 are kept, the others
-  averaged — the threshold τ of Eq. 6, as disentanglement_lib's ``aggregate_argmax`` (two bins
+  averaged — the paper's adaptive threshold as disentanglement_lib's ``aggregate_argmax`` (two bins
   of equal width between the pair's min and max; :func:`changed_latents`). A pair whose δ_j are
   all equal keeps none (everything averaged).
 - ``"labels"`` (``GroupVAELabels``/``MLVaeLabels``): the index of the changed factor is given
@@ -80,7 +80,8 @@ def pairwise_kl(mu1: torch.Tensor, logvar1: torch.Tensor, mu2: torch.Tensor, log
 
 
 def changed_latents(kl: torch.Tensor) -> torch.Tensor:
-    """Adaptive estimate of which latents changed within each pair (Locatello et al. 2020, Eq. 6).
+    """Adaptive estimate of which latents changed within each pair (Locatello et al. 2020, ICML, Ada-GVAE;
+    disentanglement_lib ``weak_vae.py``, ``aggregate_argmax``).
 
     Args:
         kl: per-latent divergences δ ``(B, d)`` between the pair's posteriors.
