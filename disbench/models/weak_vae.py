@@ -65,6 +65,9 @@ class WeakVAEConfig(VAETrainingConfig):
                                        'kept) or "labels" (the changed factor\'s latent kept)')
     k: int = param(-1, "factors changed per pair: -1 draws k as disentanglement_lib's simple_dynamics "
                        "(dynamics.k = -1 in its weak train_test.gin); else in [1, number of factors]")
+    data_output_bias: bool = param(False, "initialise the decoder's output bias from the first batch's mean "
+                                          "intensity (BetaVAE.init_output_bias; a quick-profile deviation against "
+                                          "the early posterior collapse, as DC-IGN's)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -135,6 +138,8 @@ class WeakVAE(BetaVAE):
     def training_step(self, batch, step, optimizers):
         x1, x2 = batch["x"], batch["x2"]
         b = x1.shape[0]
+        if step == 0 and self.config.data_output_bias:
+            self.init_output_bias(torch.cat([x1, x2]))
         mu, logvar = self.posterior(torch.cat([x1, x2]))
         mu1, mu2, lv1, lv2 = mu[:b], mu[b:], logvar[:b], logvar[b:]
         keep = self.kept_latents(mu1, lv1, mu2, lv2, batch["changed"])
