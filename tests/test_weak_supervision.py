@@ -102,3 +102,9 @@ def test_models_all_leaves_the_weakly_and_semi_supervised_rows_out():
     planned = {spec["name"] for spec in plan_runs("all", sanity=False)}
     assert "beta_vae" in planned and not planned & rows
     assert {spec["name"] for spec in plan_runs(["ada_gvae"], sanity=False)} == {"ada_gvae"}
+
+
+def test_labels_variant_needs_a_latent_per_factor(dsprites):
+    config = resolve_config("gvae_labels", profile="quick", overrides={"model": {"num_latents": 3}})
+    with pytest.raises(InvalidInputError, match="num_latents must be ≥ the 5 factors"):
+        build_model(config, dsprites)

@@ -207,6 +207,9 @@ class SemiSupervisedVAE(BetaVAE):
     Not registered: ``class S2X(SemiSupervisedVAE, X)`` with ``config_class`` a dataclass over
     ``(SemiSupervisedConfig, XConfig)``. The supervised term enters through :meth:`vae_loss`, so
     ``X``'s own ``training_step`` (FactorVAE's discriminator step included) runs unchanged.
+
+    Raises:
+        InvalidInputError: fewer latents than factors (R_s ties latent i to factor i).
     """
 
     representation = "posterior mean μ(x); latent i tied to factor i by the labels"

@@ -110,7 +110,11 @@ def average_posteriors(mu1, logvar1, mu2, logvar2, averaging: str) -> tuple[torc
 
 @register
 class WeakVAE(BetaVAE):
-    """Ada-GVAE / Ada-ML-VAE / GVAE and ML-VAE with labels. Hyper-parameters: :class:`WeakVAEConfig`."""
+    """Ada-GVAE / Ada-ML-VAE / GVAE and ML-VAE with labels. Hyper-parameters: :class:`WeakVAEConfig`.
+
+    Raises:
+        InvalidInputError: ``aggregation = "labels"`` with fewer latents than factors.
+    """
 
     name = "weak_vae"
     supervision = "paired observations, k changed factors"
