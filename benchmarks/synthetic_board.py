@@ -26,10 +26,11 @@ from disbench.runner import SANITY_ROWS
 METRICS = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity", "fid", "kid")
 
 
-def synthetic_store(root: Path, seeds=(0, 1, 2), random_state: int = 0) -> ResultsStore:
+def synthetic_store(root: Path, seeds=(0, 1, 2), random_state: int = 0, presets=None) -> ResultsStore:
+    """Every preset (or the names in ``presets``) and the four sanity rows, ``seeds`` each."""
     rng = np.random.default_rng(random_state)
     store = ResultsStore(root)
-    rows = [(name, "train", load_preset(name)) for name in list_presets()]
+    rows = [(name, "train", load_preset(name)) for name in (list_presets() if presets is None else presets)]
     rows += [(name, "sanity", None) for name in SANITY_ROWS]
     for name, kind, preset in rows:
         level = rng.uniform(0.1, 0.8, len(METRICS))
@@ -42,6 +43,7 @@ def synthetic_store(root: Path, seeds=(0, 1, 2), random_state: int = 0) -> Resul
             else:
                 metrics.update({f"{m}.noise_std": 0.01 for m in METRICS[:6]}, **{"fid.feature_scaling": "real z-score"})
             metrics.update({"metric_preset": "quick", "mig.per_factor": rng.random(5).tolist(),
+                            "sap.per_factor": rng.random(5).tolist(),
                             "dci.importance_matrix": rng.random((10, 5)).tolist()})  # fmt: skip
             display, rep = (preset.display_name, preset.representation) if preset else SANITY_ROWS[name]
             spec = {"run_id": f"{name}-s{seed}", "kind": kind, "name": name, "model": name if preset else None,
@@ -63,8 +65,9 @@ def synthetic_store(root: Path, seeds=(0, 1, 2), random_state: int = 0) -> Resul
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
+    parser.add_argument("--presets", nargs="*", default=None, help="These presets only (default: all).")
     args = parser.parse_args()
-    store = synthetic_store(args.out)
+    store = synthetic_store(args.out, presets=args.presets)
     board = build_leaderboard(store.records())
     for fmt, suffix in EXPORT_FORMATS.items():
         print("wrote", export_leaderboard(board, args.out / f"leaderboard{suffix}", fmt))

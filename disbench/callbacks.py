@@ -1,12 +1,18 @@
 """Training callbacks: work the training core runs beside a baseline's steps, with declared state.
 
 A baseline lists its callbacks in :meth:`~disbench.models.Baseline.callbacks`; the core
-(:func:`disbench.train.fit`) calls :meth:`Callback.on_train_start` once with the dataset and
-:meth:`Callback.on_step_end` after every training step, and adds the returned entries to
-the step's loss dict (so they reach the train log and the progress bar). State is
+(:func:`disbench.train.fit`) calls :meth:`Callback.on_train_start` once with the dataset,
+:meth:`Callback.on_resume` with the step training starts from, :meth:`Callback.on_step_end`
+after every training step (adding the returned entries to the step's loss dict, so they
+reach the train log and the progress bar), :meth:`Callback.on_log` with every row it writes
+to ``train_log.csv`` and :meth:`Callback.on_checkpoint` after every checkpoint. State is
 declared with :meth:`Callback.add_state`, as in torchmetrics' ``Metric.add_state``; the
 core saves :meth:`Callback.state_dict` in every checkpoint and restores it on resume, so
 a resumed run logs what an uninterrupted one does.
+
+``fit(callbacks=...)`` adds callbacks the run's caller brings (the experiment trackers of
+:mod:`disbench.tracking`, ``--track``): they get the same hooks, after the model's own, and
+are not saved in checkpoints.
 """
 
 from __future__ import annotations
@@ -53,10 +59,23 @@ class Callback:
     def on_train_start(self, model, dataset) -> None:
         """Called once before the first step (also on resume), with the training dataset."""
 
+    def on_resume(self, step: int) -> None:
+        """Called once after :meth:`on_train_start` with the number of steps already done:
+        0 for a fresh run, the checkpoint's step for a resumed one."""
+
     def on_step_end(self, model, step: int) -> dict:
         """Called after training step ``step`` (0-based) with the model in train mode;
         returns entries for the step's loss dict (floats or 0-d tensors)."""
         return {}
+
+    def on_log(self, step: int, row: dict) -> None:
+        """Called with each row written to ``train_log.csv`` (every ``log_every`` steps and at
+        checkpoints): ``step`` steps done; ``row`` the mean of each loss term since the last
+        row (floats) and ``images_per_s``."""
+
+    def on_checkpoint(self, model, step: int) -> None:
+        """Called after ``checkpoints/last.pt`` is written at ``step`` steps done (every
+        ``checkpoint_every`` steps and at the end), the model in train mode."""
 
 
 class ModeCollapseMonitor(Callback):

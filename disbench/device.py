@@ -4,7 +4,9 @@
 compiles the model's sub-networks with ``torch.compile`` (:func:`compile_submodules`) and
 trains in the profile's precision (:func:`precision_context`): float32 with TF32 matmuls
 and convolutions allowed (the default; the papers trained in float32), or bf16 autocast
-when the profile says ``precision = "bf16"``. On the CPU neither compilation nor autocast
+when the profile says ``precision = "bf16"``, or strict float32 (TF32 off: the arithmetic of
+the TensorFlow reference implementations, which ran float32 on GPUs without TF32) when it says
+``precision = "float32_strict"``. On the CPU neither compilation nor autocast
 is used (float32), so CPU runs stay bit-reproducible for a seed.
 """
 
@@ -17,8 +19,9 @@ from torch import nn
 
 from disbench.errors import InvalidInputError
 
-#: training precisions a profile may name (``precision``): float32 (TF32 on CUDA) or bf16 autocast
-PRECISIONS = ("float32", "bf16")
+#: training precisions a profile may name (``precision``): float32 (TF32 on CUDA), bf16 autocast,
+#: or float32_strict (TF32 off on CUDA: IEEE float32 matmuls and convolutions, slower on Ampere+)
+PRECISIONS = ("float32", "bf16", "float32_strict")
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -51,7 +54,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 def effective_precision(device: torch.device, precision: str = "float32") -> str:
     """What :func:`precision_context` runs on ``device`` for ``precision``, in words:
-    ``"bf16 autocast"``, ``"float32 (TF32 matmuls)"`` (CUDA) or ``"float32"``.
+    ``"bf16 autocast"``, ``"float32 (TF32 matmuls)"``, ``"float32 (TF32 off)"`` (CUDA) or ``"float32"``.
 
     Raises:
         InvalidInputError: ``precision`` is not one of :data:`PRECISIONS`.
@@ -62,21 +65,24 @@ def effective_precision(device: torch.device, precision: str = "float32") -> str
         return "float32"
     if precision == "bf16" and torch.cuda.is_bf16_supported():
         return "bf16 autocast"
+    if precision == "float32_strict":
+        return "float32 (TF32 off)"
     return "float32 (TF32 matmuls)"
 
 
 @contextlib.contextmanager
 def precision_context(device: torch.device, precision: str = "float32"):
     """Run the block in ``precision`` on ``device`` (see :func:`effective_precision`):
-    bf16 autocast, or float32 with TF32 allowed for matmuls and cuDNN convolutions on
-    CUDA (the previous TF32 settings are restored after); plain float32 elsewhere."""
+    bf16 autocast, or float32 with TF32 allowed (``"float32"``) or forbidden
+    (``"float32_strict"``) for matmuls and cuDNN convolutions on CUDA (the previous TF32
+    settings are restored after); plain float32 elsewhere."""
     mode = effective_precision(device, precision)
     if mode == "bf16 autocast":
         with torch.autocast("cuda", dtype=torch.bfloat16):
             yield
-    elif mode == "float32 (TF32 matmuls)":
+    elif mode in ("float32 (TF32 matmuls)", "float32 (TF32 off)"):
         before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = mode == "float32 (TF32 matmuls)"
         try:
             yield
         finally:

@@ -7,13 +7,19 @@ of the mean (:func:`disbench.stats.mean_ci`; NaN for one seed) and the metric's 
 sampling noise (``<metric>.noise_std`` of each run's ``metrics.json``: the spread of the
 score over a few metric seeds on the same model, root-mean-square over the row's runs).
 
-Trained baselines are ranked per metric within their group, direction-aware (higher is
-better except FID/KID, where lower is better), and a value is **bold** only when it is the
-best mean *and* significantly better than the runner-up (:func:`disbench.stats.compare_rows`:
-Welch's t-test over seeds, Holm-corrected over all pairs of trained rows, α = 0.05); when
-there is no such winner the rows not significantly different from the best are marked as
-tied (†). With one seed nothing is bold and the caption says why. The sanity rows (ground
-truth, PCA, ICA, raw pixels) are shown beneath as references and are not ranked.
+Trained baselines are ranked per metric within their group *and supervision* (rows with
+different supervision are never compared), direction-aware (higher is better except FID/KID,
+where lower is better), and a value is **bold** only when it is the best mean *and*
+significantly better than every other row of its supervision group
+(:func:`disbench.stats.compare_rows`, the rule written once as :data:`disbench.stats.RULE`:
+Welch's t-test over seeds, Holm over the k − 1 comparisons with the best, α = 0.05;
+differences within the metric's noise floor or under :data:`disbench.stats.RESOLUTION` are
+never significant); when there is no such winner the rows not significantly worse than the
+best are marked as tied (†). A row with a missing (NaN) seed is marked ‡, its mean and CI
+are over its finite seeds, and it is never bold. With one seed nothing is bold and the
+caption says why. The sanity rows (ground truth, PCA, ICA, raw pixels) are shown beneath as
+references and are not ranked. A metric computed in a named variant (``<metric>.variant``
+in ``metrics.json``, e.g. DCI-ES's explicitness) carries the variant in every header.
 
 Exports are views of one table: CSV (wide: one row per model with mean/std/CI/rank/noise
 columns per metric; and the tidy table, one row per model × metric, as
@@ -27,8 +33,8 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +79,21 @@ GROUP = ["dataset", "profile", "metric_preset"]
 ROW = ["kind", "name"]
 EXPORT_FORMATS = {"csv": ".csv", "latex": ".tex", "md": ".md", "html": ".html"}
 TIE_MARK = "†"
+MISSING_MARK = "‡"  # a row with a missing (NaN) seed
+COMPARE = [*GROUP, "supervision", "metric", "variant"]  # rows compared with each other (stats.RULE)
 # compact LaTeX: labels of the long sanity-row names (the note under the table spells them out)
 COMPACT_LABELS = {"Ground-truth factors": "GT factors", "Raw pixels": "Pixels"}
 COMPACT_LABEL_CHARS = 8  # longer compact labels take two lines (the mean's and the ± std's)
+# compact LaTeX width check: \columnwidth of the reference layout (article, twocolumn, 10 pt) and
+# the advance of one character of the table's text, in pt (Computer Modern at \scriptsize = 7 pt
+# and \tiny = 5 pt, digits 0.57 em / 0.68 em wide; letters average about the same), a
+# rough estimate (within 7 % of pdflatex's width on the boards of tests/test_exports.py), so a table
+# is scaled when the estimate passes FIT_SHARE of the column
+COLUMN_WIDTH_PT = 229.5
+FIT_SHARE = 0.9
+SCRIPTSIZE_CHAR_PT = 4.1
+TINY_CHAR_PT = 3.5
+TABCOLSEP_PT = 1.5
 
 
 def lower_is_better(metric: str) -> bool:
@@ -98,14 +116,16 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
     Columns: run_id, kind, name (the row, :func:`disbench.results.row_name`: a run that changes
     its preset's settings, ``beta_vae+beta=1``, is a row of its own), display_name, model,
     supervision, representation, dataset, profile, metric_preset, seed, metric, value, noise_std (the run's
-    ``<metric>.noise_std``, NaN if not measured), data_source (where the observations came
+    ``<metric>.noise_std``, NaN if not measured), unit, variant (the run's ``<metric>.variant``, "" when the
+    metric has one form), data_source (where the observations came
     from, :func:`data_source`) and scikit_learn (its version; "" for runs scored before
-    either was recorded). Sanity rows carry the profile of the trained runs of their group
+    either was recorded) and model_num (a study run's reference number, ``run.json``; None
+    otherwise). Sanity rows carry the profile of the trained runs of their group
     (they are not trained, so they fit every profile).
     """
     columns = ["run_id", "kind", "name", "display_name", "model", "supervision", "representation",
-               "dataset", "profile", "metric_preset", "seed", "metric", "value", "noise_std", "unit", "data_source",
-               "scikit_learn"]  # fmt: skip
+               "dataset", "profile", "metric_preset", "seed", "metric", "value", "noise_std", "unit", "variant",
+               "data_source", "scikit_learn", "model_num"]  # fmt: skip
     rows = []
     for r in records:
         if r.state != "completed" or not r.metrics:
@@ -121,8 +141,9 @@ def collect(records: Iterable[RunRecord]) -> pd.DataFrame:
                     "metric_preset": r.metrics.get("metric_preset", r.metric_preset or "default"),
                     "seed": r.seed, "metric": metric, "value": value,
                     "noise_std": float(noise) if isinstance(noise, int | float) else math.nan,
-                    "unit": _unit(metric, r.metrics),
+                    "unit": _unit(metric, r.metrics), "variant": str(r.metrics.get(f"{metric}.variant", "")),
                     "data_source": data_source(r.metrics), "scikit_learn": r.metrics.get("env.scikit_learn", ""),
+                    "model_num": r.spec.get("model_num"),
                 }
             )  # fmt: skip
     long = pd.DataFrame(rows, columns=columns)
@@ -162,32 +183,45 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
     """Tidy leaderboard: one row per group × row × metric.
 
     Columns: dataset, profile, metric_preset, kind, name, display_name, supervision,
-    representation, metric, mean, std, ci_low, ci_high (95% Student-t), n, seeds
-    (comma-separated), noise_std (metric sampling noise, RMS over the row's runs; NaN if not
-    measured), values (the per-seed scores, comma-separated in seed order), rank (1 = best
-    mean within the group's trained rows; NaN for sanity rows), bold (best and
-    significantly better than the runner-up), tied (not significantly different from the
-    best, when there is no winner), p_vs_best (Holm-adjusted Welch p-value against the best
-    row), verdict (:class:`disbench.stats.ColumnVerdict` reason of the column),
-    lower_is_better, data_source and scikit_learn (of the whole group: every distinct
-    value, joined by "; ").
+    representation, metric, variant, mean (arithmetic mean over the finite seeds), std,
+    ci_low, ci_high (95% Student-t, centred on ``mean``), n (finite seeds), missing (seeds
+    whose score is NaN or absent while the row's other metrics have it: the row is marked and
+    never bold), seeds (every seed of the row, comma-separated), noise_std
+    (metric sampling noise, RMS over the row's runs; NaN if not measured), values (the
+    per-seed scores, comma-separated in seed order, ``nan`` kept), rank (1 = best mean among
+    the trained rows of the same group and supervision; NaN for sanity rows), bold (best and
+    significantly better than every other row of its supervision, :func:`disbench.stats.compare_rows`),
+    tied (not significantly worse than the best, when there is no winner), p_vs_best
+    (Holm-adjusted Welch p-value against the best row), verdict
+    (:class:`disbench.stats.ColumnVerdict` reason of the column), lower_is_better,
+    data_source and scikit_learn (of the whole group: every distinct value, joined by "; "),
+    model_nums (the runs' reference numbers in seed order, e.g. disentanglement_lib's
+    model_num of a study run; "" for other runs).
     """
-    keys = [*GROUP, *ROW, "display_name", "supervision", "representation", "metric"]
+    if "variant" not in long.columns:
+        long = long.assign(variant="")
+    keys = [*GROUP, *ROW, "display_name", "supervision", "representation", "metric", "variant"]
+    # the seeds of a row over all its metrics: a seed scored for some metrics but not this one is missing here
+    row_seeds = long.groupby([*GROUP, *ROW], sort=False)["seed"].agg(lambda x: sorted(set(x)))
     rows = []
     for key, g in long.groupby(keys, sort=False, dropna=False):
-        g = g.sort_values("seed")
-        values = g["value"].to_numpy(dtype=float)
+        by_seed = dict(zip(g["seed"], g["value"].astype(float)))
+        seeds = row_seeds[tuple(key[: len(GROUP) + len(ROW)])]
+        all_values = np.array([by_seed.get(s, math.nan) for s in seeds], dtype=float)
+        values = all_values[~np.isnan(all_values)]  # a missing seed: marked, the statistics over the others
         noise = g["noise_std"].to_numpy(dtype=float)
         low, high = stats.mean_ci(values)
         rows.append({
             **dict(zip(keys, key)),
-            "mean": float(values.mean()),
+            "mean": float(values.mean()) if values.size else math.nan,
             "std": float(values.std(ddof=1)) if values.size > 1 else math.nan,
-            "ci_low": low, "ci_high": high, "n": int(values.size),
-            "seeds": ",".join(str(s) for s in g["seed"]),
+            "ci_low": low, "ci_high": high, "n": int(values.size), "missing": int(all_values.size - values.size),
+            "seeds": ",".join(str(s) for s in seeds),
             "noise_std": float(np.sqrt(np.mean(noise**2))) if not np.isnan(noise).all() else math.nan,
-            "values": ",".join(repr(float(v)) for v in values),
+            "values": ",".join(repr(float(v)) for v in all_values),
             "unit": g["unit"].iloc[0] if g["unit"].nunique() == 1 else "",
+            "model_nums": ",".join(str(int(n)) for n in g.sort_values("seed")["model_num"] if n is not None and n == n)
+            if "model_num" in g else "",
         })  # fmt: skip
     tidy = pd.DataFrame(rows)
     if {"data_source", "scikit_learn"} <= set(long.columns):
@@ -200,12 +234,13 @@ def aggregate(long: pd.DataFrame, *, alpha: float = stats.ALPHA) -> pd.DataFrame
     tidy["p_vs_best"] = math.nan
     tidy["verdict"] = ""
     trained = tidy["kind"] == "train"
-    for _, idx in tidy[trained].groupby([*GROUP, "metric"]).groups.items():
+    for _, idx in tidy[trained].groupby(COMPARE, dropna=False).groups.items():
         part = tidy.loc[idx]
         lower = bool(part["lower_is_better"].iloc[0])
         tidy.loc[idx, "rank"] = part["mean"].rank(ascending=lower, method="min")
         verdict = stats.compare_rows({n: _values(v) for n, v in zip(part["name"], part["values"])},
-                                     higher_is_better=not lower, alpha=alpha)  # fmt: skip
+                                     higher_is_better=not lower, alpha=alpha,
+                                     noise_std=dict(zip(part["name"], part["noise_std"])))  # fmt: skip
         tidy.loc[idx, "bold"] = part["name"].eq(verdict.winner).to_numpy()
         tidy.loc[idx, "tied"] = part["name"].isin(verdict.tied).to_numpy()
         tidy.loc[idx, "p_vs_best"] = [verdict.p_vs_top(n) for n in part["name"]]
@@ -228,7 +263,7 @@ class Cell:
 
     ``std`` (NaN for one seed) is shown as ``± std``; a table of medians (a study's
     median/IQR table) gives ``interval`` = (first, third quartile) instead, shown as
-    ``[q1, q3]``.
+    ``[q1, q3]``. ``missing``: the row has a seed without a score (shown with ‡).
     """
 
     mean: float
@@ -236,6 +271,7 @@ class Cell:
     bold: bool = False
     tied: bool = False
     interval: tuple[float, float] | None = None
+    missing: bool = False  # some seed has no score (NaN): marked ‡, never bold
 
 
 @dataclass(frozen=True)
@@ -261,6 +297,7 @@ class Table:
     rows: list[Row]
     caption: str
     units: list[str] = field(default_factory=list)  # per metric, "" when none (or the rows disagree)
+    variants: list[str] = field(default_factory=list)  # per metric, the named variant ("" when it has one form)
 
     @property
     def n_trained(self) -> int:
@@ -289,9 +326,11 @@ class Leaderboard:
         """One row per group × model: dataset, profile, metric_preset, kind, name, model
         (display name), supervision, representation, n_seeds, then per metric ``<m>``
         (mean), ``<m>_std``, ``<m>_ci_low``, ``<m>_ci_high``, ``<m>_noise``, ``<m>_rank``,
-        ``<m>_bold``, ``<m>_tied``, ``<m>_p_vs_best``."""
+        ``<m>_bold``, ``<m>_tied``, ``<m>_p_vs_best``, ``<m>_missing`` (seeds without a score) and
+        ``<m>_variant`` (the metric's named variant, "" when it has one form)."""
         stat_cols = {"std": "std", "ci_low": "ci_low", "ci_high": "ci_high", "noise": "noise_std", "rank": "rank",
-                     "bold": "bold", "tied": "tied", "p_vs_best": "p_vs_best"}  # fmt: skip
+                     "bold": "bold", "tied": "tied", "p_vs_best": "p_vs_best", "missing": "missing",
+                     "variant": "variant"}  # fmt: skip
         rows = []
         for _, g in self.groups():
             metrics = _metric_order(g["metric"].unique())
@@ -305,7 +344,7 @@ class Leaderboard:
                     r = by_metric.loc[m] if m in by_metric.index else None
                     row[m] = math.nan if r is None else r["mean"]
                     for out, col in stat_cols.items():
-                        row[f"{m}_{out}"] = math.nan if r is None else r[col]
+                        row[f"{m}_{out}"] = math.nan if r is None or col not in r.index else r[col]
                 rows.append(row)
         return pd.DataFrame(rows)
 
@@ -323,14 +362,20 @@ class Leaderboard:
                 rows.append(Row(name, first["display_name"], first["supervision"] if trained else "",
                                 first["representation"], trained, cells))  # fmt: skip
             units = [_common_unit(g[g["metric"] == m]["unit"]) for m in metrics]
-            out.append(Table(key, metrics, rows, self.caption(key), units))
+            variants = ["/".join(sorted(set(g.loc[g["metric"] == m, "variant"]) - {""})) if "variant" in g else ""
+                        for m in metrics]  # fmt: skip
+            out.append(Table(key, metrics, rows, self.caption(key), units, variants))
         return out
 
-    def rank_scores(self, key) -> tuple[pd.DataFrame, dict[str, bool]]:
+    def rank_scores(self, key, supervision: str | None = None) -> tuple[pd.DataFrame, dict[str, bool]]:
         """Blocks × models table of one group for :func:`disbench.stats.rank_summary`: one row
         per metric (the mean over seeds), one column per trained model (display name), and
-        per metric whether higher is better. Metrics some model lacks are left out."""
+        per metric whether higher is better. Metrics some model lacks are left out.
+        ``supervision``: only the trained rows of that supervision (rows of different
+        supervision are never compared, :data:`disbench.stats.RULE`)."""
         g = self.tidy[(self.tidy[GROUP] == pd.Series(key, index=GROUP)).all(axis=1) & (self.tidy["kind"] == "train")]
+        if supervision is not None:
+            g = g[g["supervision"] == supervision]
         scores = g.pivot_table(index="metric", columns="display_name", values="mean", aggfunc="first")
         scores = scores.reindex(_metric_order(scores.index)).dropna(axis=0, how="any")
         return scores, {m: not lower_is_better(m) for m in scores.index}
@@ -350,10 +395,16 @@ class Leaderboard:
                          "the gaps between models), so nothing is bold; run at least 2 seeds (3 or more for a "
                          "significance test with power).")  # fmt: skip
         else:
-            parts.append(f"Mean ± standard deviation over seeds (95% Student-t CIs in the CSV export). Bold: best "
-                         f"and significantly better than the runner-up ({stats.TEST_NAME} over all pairs of trained "
-                         f"models, α = {stats.ALPHA}); {TIE_MARK}: not significantly different from the best when "
-                         f"no model wins.")  # fmt: skip
+            parts.append(f"Mean ± standard deviation over seeds (95% Student-t CIs in the CSV export). "
+                         f"{stats.RULE}")  # fmt: skip
+        if "missing" in g and (g["missing"] > 0).any():
+            parts.append(f"{MISSING_MARK}: some seed has no score (NaN); mean, std and CI over the other seeds; "
+                         "never bold.")  # fmt: skip
+        if "variant" in g:
+            for m in _metric_order(g.loc[g["variant"] != "", "metric"].unique()):
+                variants = sorted(set(g.loc[(g["metric"] == m) & (g["variant"] != ""), "variant"]))
+                parts.append(f"{METRIC_LABELS.get(m, (m,))[0]} variant: {', '.join(variants)}"
+                             f"{' — ' + _variant_words(m, variants[0]) if len(variants) == 1 else ''}.")  # fmt: skip
         if (g["unit"] != "").any():
             parts.append(UNITS_WORDS)
         noise = _noise_sentence(trained)
@@ -373,30 +424,44 @@ class Leaderboard:
         from tabulate import tabulate
 
         def cell(c):
-            return "—" if c is None else _cell_text(c) + (" *" if c.bold else f" {TIE_MARK}" if c.tied else "")
+            return "—" if c is None else _cell_text(c) + (" *" if c.bold else f" {TIE_MARK}" if c.tied else "") + _missing(c)
 
         out = []
         for t in self.tables():
             body = [[r.display, r.supervision or "—", r.representation, *map(cell, r.cells)] for r in t.rows]
-            out.append(t.caption + "\n" + tabulate(body, _header(t.metrics, t.units), tablefmt="simple", disable_numparse=True))
+            out.append(t.caption + "\n" + tabulate(body, _header(t.metrics, t.units, t.variants), tablefmt="simple", disable_numparse=True))
         return "\n\n".join(out)
 
     def to_markdown(self) -> str:
         """GitHub Markdown tables (:func:`markdown_tables`)."""
         return markdown_tables(self.tables())
 
-    def to_latex(self, *, compact: bool = True) -> str:
-        """LaTeX tables (one per group) for pdflatex with ``booktabs`` only; pure ASCII.
+    def to_latex(self, *, compact: bool = True, columns: Sequence[str] | None = None) -> str:
+        """LaTeX tables (one per group) for pdflatex with ``booktabs`` (and ``graphicx`` when a
+        table is scaled); pure ASCII.
 
         Scores are ``mean`` with ``± std`` on a second line in smaller type. ``compact``
         (default): short model labels with note marks, supervision and representation in a
-        note under the table: fits one column of a two-column paper (229.5 pt in
-        ``article``'s two-column layout). Otherwise supervision and representation are
-        columns, in a ``table*`` (full page width).
+        note under the table, for one column of a two-column paper; when the metric columns
+        may not fit (estimated wider than :data:`FIT_SHARE` of :data:`COLUMN_WIDTH_PT`, ``article``'s two-column
+        ``\\columnwidth``), the tabular is set in ``\\resizebox{\\columnwidth}{!}{...}`` (a
+        comment says so), so ``\\input`` never overflows the column. Otherwise supervision and
+        representation are columns, in a ``table*`` (full page width).
+
+        Args:
+            columns: the metrics to show (registry names, in this order); None: all.
+
+        Raises:
+            UnknownNameError: a ``columns`` entry that is not a metric of the board.
         """
-        header = ("% disbench leaderboard: needs \\usepackage{booktabs} only (pdflatex, no other packages).\n"
-                  "% Bold: best and significantly better than the runner-up; \\dagger: tied with the best.\n")  # fmt: skip
-        return header + latex_tables(self.tables(), compact=compact)
+        tables = select_columns(self.tables(), columns)
+        scaled = compact and any(map(_too_wide, tables))
+        header = ("% disbench leaderboard: needs \\usepackage{booktabs}"
+                  + (" and \\usepackage{graphicx} (\\resizebox)" if scaled else " only")
+                  + " (pdflatex, no other packages).\n"
+                  "% Bold: best and significantly better than every other row of its supervision group; "
+                  "\\dagger: not significantly worse than the best; \\ddagger: a seed without a score.\n")  # fmt: skip
+        return header + latex_tables(tables, compact=compact)
 
     def to_html(self) -> str:
         """HTML tables (:func:`html_table`), the 95% CI, metric noise and p-value as a tooltip."""
@@ -414,11 +479,11 @@ def markdown_tables(tables: list[Table]) -> str:
         if c is None:
             return "—"
         text = _cell_text(c)
-        return f"**{text}**" if c.bold else f"{text} {TIE_MARK}" if c.tied else text
+        return (f"**{text}**" if c.bold else f"{text} {TIE_MARK}" if c.tied else text) + _missing(c)
 
     out = []
     for t in tables:
-        head = [markdown_escape(h) for h in _header(t.metrics, t.units)]
+        head = [markdown_escape(h) for h in _header(t.metrics, t.units, t.variants)]
         lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 3 + ["--:"] * len(t.metrics)) + "|"]
         for r in t.rows:
             cells = [markdown_escape(x) for x in (r.display, r.supervision or "—", r.representation)]
@@ -440,7 +505,7 @@ def html_table(t: Table, tips: dict | None = None) -> str:
                 continue
             d = _decimals(c.mean)
             text = _fmt(c.mean, d)
-            text = f"<b>{text}</b>" if c.bold else f"{text} {TIE_MARK}" if c.tied else text
+            text = (f"<b>{text}</b>" if c.bold else f"{text} {TIE_MARK}" if c.tied else text) + _missing(c)
             if c.interval is not None:
                 text += f'<br><span class="sd">[{_fmt(c.interval[0], d)}, {_fmt(c.interval[1], d)}]</span>'
             elif not math.isnan(c.std):
@@ -448,9 +513,32 @@ def html_table(t: Table, tips: dict | None = None) -> str:
             tip = (tips or {}).get((r.name, m))
             cells.append(f'<td title="{html.escape(tip)}">{text}</td>' if tip else f"<td>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in _header(t.metrics, t.units))
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in _header(t.metrics, t.units, t.variants))
     return (f'<table class="leaderboard"><caption>{html.escape(t.caption)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
+
+
+def select_columns(tables: list[Table], columns: Sequence[str] | None) -> list[Table]:
+    """``tables`` with only the metrics ``columns`` (in that order; a metric a table lacks is
+    left out of it); None keeps them all.
+
+    Raises:
+        UnknownNameError: a column that no table has (the message lists the metrics there are).
+    """
+    if columns is None:
+        return tables
+    there = list(dict.fromkeys(m for t in tables for m in t.metrics))
+    for c in columns:
+        if c not in there:
+            raise unknown_name("column", c, there)
+    out = []
+    for t in tables:
+        keep = [t.metrics.index(c) for c in columns if c in t.metrics]
+        rows = [replace(r, cells=[r.cells[i] for i in keep]) for r in t.rows]
+        units = [t.units[i] for i in keep] if t.units else []
+        variants = [t.variants[i] for i in keep] if t.variants else []
+        out.append(replace(t, metrics=[t.metrics[i] for i in keep], rows=rows, units=units, variants=variants))
+    return out
 
 
 def latex_tables(tables: list[Table], *, compact: bool = True) -> str:
@@ -463,7 +551,23 @@ def _common_unit(units: pd.Series) -> str:
 
 
 def _cell(r: pd.Series) -> Cell:
-    return Cell(float(r["mean"]), float(r["std"]), bool(r["bold"]), bool(r["tied"]))
+    return Cell(float(r["mean"]), float(r["std"]), bool(r["bold"]), bool(r["tied"]),
+                missing=bool(r.get("missing", 0) > 0))
+
+
+def _missing(c: Cell) -> str:
+    return f" {MISSING_MARK}" if c.missing else ""
+
+
+def _variant_words(metric: str, variant: str) -> str:
+    """The metric module's words for one of its named variants (its ``VARIANTS`` dict), or ""."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"disbench.metrics.{metric}")
+    except ImportError:
+        return ""
+    return getattr(module, "VARIANTS", {}).get(variant, "")
 
 
 def _row_groups(g: pd.DataFrame):
@@ -513,11 +617,13 @@ def _tooltip(r: pd.Series) -> str:
     return "; ".join(parts)
 
 
-def _header(metrics: list[str], units: list[str] | None = None) -> list[str]:
+def _header(metrics: list[str], units: list[str] | None = None, variants: list[str] | None = None) -> list[str]:
     units = units or [""] * len(metrics)
+    variants = variants or [""] * len(metrics)
     return ["Model", "Supervision", "Representation"] + [
-        f"{METRIC_LABELS.get(m, (m,))[0]}{f' ({u})' if u else ''} {'↓' if lower_is_better(m) else '↑'}"
-        for m, u in zip(metrics, units)
+        f"{METRIC_LABELS.get(m, (m,))[0]}{' (' + '; '.join(x for x in (v, u) if x) + ')' if v or u else ''} "
+        f"{'↓' if lower_is_better(m) else '↑'}"
+        for m, u, v in zip(metrics, units, variants)
     ]
 
 
@@ -551,7 +657,11 @@ def _compact_number(x: float, decimals: int) -> str:
 
 def _latex_mean(c: Cell) -> str:
     text = _compact_number(c.mean, _decimals(c.mean))
-    return rf"$\mathbf{{{text}}}$" if c.bold else rf"${text}^\dagger$" if c.tied else f"${text}$"
+    marks = (r"\dagger" if c.tied and not c.bold else "") + (r"\ddagger" if c.missing else "")
+    text = rf"\mathbf{{{text}}}" if c.bold else text
+    if not marks:
+        return f"${text}$"
+    return f"${text}^{marks}$" if marks.count("\\") == 1 else f"${text}^{{{marks}}}$"
 
 
 def _latex_spread(c: Cell | None) -> str:
@@ -574,15 +684,64 @@ def _split_label(label: str, width: int = COMPACT_LABEL_CHARS) -> tuple[str, str
     return label[:cut], label[cut + 1 :]
 
 
+def _metric_heads(t: Table, compact: bool) -> list[str]:
+    # compact heads: only the lower-is-better columns carry an arrow (the note says so)
+    return [METRIC_LABELS.get(m, (m, latex_escape(m), latex_escape(m)))[2]
+            + (UNITS[m][1] if u and m in UNITS else "")
+            + (r"$_\mathrm{" + latex_escape(v) + "}$" if v else "")
+            + (r"$\downarrow$" if lower_is_better(m) else "" if compact else r"$\uparrow$")
+            for m, u, v in zip(t.metrics, t.units or [""] * len(t.metrics),
+                               t.variants or [""] * len(t.metrics))]  # fmt: skip
+
+
+def _compact_label(r: Row) -> tuple[list[str], list[str]]:
+    """A compact row's label cell on the mean's line and on the ± line (a long label continues there)."""
+    label, rest = _split_label(COMPACT_LABELS.get(r.display, r.display))
+    return [latex_escape(label)], [latex_escape(rest)]
+
+
+def _tex_text_width(cell: str) -> float:
+    """Estimated width in pt of one cell the compact writer sets: ``{\\tiny ...}`` parts at
+    :data:`TINY_CHAR_PT` a character, the rest at :data:`SCRIPTSIZE_CHAR_PT`; a control word
+    (``\\beta``, ``\\dagger``) counts as one character, ``\\mathbf``/``\\mathrm``/``\\tiny`` as none,
+    and ``$ ^ _ { }`` as none."""
+    tiny = "".join(re.findall(r"\{\\tiny(.*?)\}$", cell))
+    rest = re.sub(r"\{\\tiny.*?\}$", "", cell)
+
+    def chars(text: str) -> int:
+        text = re.sub(r"\\(mathbf|mathrm|tiny|scriptsize)\b", "", text)
+        text = re.sub(r"\\[a-zA-Z]+", "x", text)
+        return len(re.sub(r"[$^_{}]", "", text))
+
+    return chars(rest) * SCRIPTSIZE_CHAR_PT + chars(tiny) * TINY_CHAR_PT
+
+
+def _latex_width(t: Table) -> float:
+    """Estimated natural width in pt of ``t``'s compact tabular (``@{}`` at both ends,
+    :data:`TABCOLSEP_PT` either side of every inner column boundary)."""
+    columns = [["Model"]] + [[h] for h in _metric_heads(t, True)]
+    for r in t.rows:
+        first, second = _compact_label(r)
+        columns[0] += first + second
+        for j, c in enumerate(r.cells):
+            columns[j + 1] += [_latex_mean(c), _latex_spread(c)] if c else ["---"]
+    return sum(max(map(_tex_text_width, col)) for col in columns) + 2 * TABCOLSEP_PT * (len(columns) - 1)
+
+
+def _too_wide(t: Table) -> bool:
+    return _latex_width(t) > FIT_SHARE * COLUMN_WIDTH_PT
+
+
 def _latex_table(t: Table, compact: bool) -> str:
     label = r"\label{tab:disbench-" + "-".join(re.sub(r"[^A-Za-z0-9]", "", str(k)) for k in t.key) + "}"
     lines = [r"\begin{table}[t]" if compact else r"\begin{table*}[t]", r"\centering",
              r"\caption{" + latex_escape(t.caption) + "}", label, r"\scriptsize", r"\setlength{\tabcolsep}{1.5pt}"]
-    # compact heads: only the lower-is-better columns carry an arrow (the note says so)
-    metric_heads = [METRIC_LABELS.get(m, (m, latex_escape(m), latex_escape(m)))[2]
-                    + (UNITS[m][1] if u and m in UNITS else "")
-                    + (r"$\downarrow$" if lower_is_better(m) else "" if compact else r"$\uparrow$")
-                    for m, u in zip(t.metrics, t.units or [""] * len(t.metrics))]  # fmt: skip
+    metric_heads = _metric_heads(t, compact)
+    scaled = compact and _too_wide(t)
+    if scaled:
+        lines += [f"% {len(t.metrics)} metric columns may not fit a {COLUMN_WIDTH_PT:g} pt \\columnwidth (estimated "
+                  f"{_latex_width(t):.0f} pt): scaled to \\columnwidth; choose fewer with --columns",
+                  r"\resizebox{\columnwidth}{!}{%"]  # fmt: skip
     if compact:
         lines.append(r"\begin{tabular}{@{}l" + "r" * len(t.metrics) + "@{}}")
         head = ["Model", *metric_heads]
@@ -601,15 +760,14 @@ def _latex_table(t: Table, compact: bool) -> str:
             said = short + (f" = {r.display}" if short != r.display else "")
             said += (f" (supervision: {r.supervision})" if r.supervision else "") + f": {r.representation}"
             notes.append(latex_escape(said))
-            label, rest = _split_label(short)  # a long label continues on the ± line
-            first, second = [latex_escape(label)], [latex_escape(rest)]
+            first, second = _compact_label(r)
         else:
             first = [latex_escape(r.display), latex_escape(r.supervision or "—"), latex_escape(r.representation)]
             second = [""] * len(first)
         lines.append(" & ".join(first + means) + r" \\")
         if any(stds) or any(second):
             lines.append(" & ".join(second + stds) + r" \\[1pt]")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [r"\bottomrule", r"\end{tabular}" + ("}" if scaled else "")]
     abbrev = [f"{METRIC_LABELS[m][2]}: {latex_escape(METRIC_LABELS[m][0])} metric" for m in t.metrics
               if m in METRIC_LABELS and METRIC_LABELS[m][2] != METRIC_LABELS[m][1]]  # fmt: skip
     if compact:
@@ -626,14 +784,15 @@ def build_leaderboard(records: Iterable[RunRecord], *, alpha: float = stats.ALPH
     return Leaderboard(aggregate(long, alpha=alpha) if not long.empty else pd.DataFrame())
 
 
-def export_leaderboard(board: Leaderboard, path: str | Path, fmt: str, *, compact: bool = True) -> Path:
+def export_leaderboard(board: Leaderboard, path: str | Path, fmt: str, *, compact: bool = True,
+                       columns: Sequence[str] | None = None) -> Path:  # fmt: skip
     """Write ``board`` to ``path`` as ``fmt`` (csv, latex, md, html), atomically.
 
     ``csv`` writes the wide table to ``path`` and the tidy table to ``<stem>.tidy.csv``;
-    ``compact`` applies to LaTeX (see :meth:`Leaderboard.to_latex`).
+    ``compact`` and ``columns`` apply to LaTeX (see :meth:`Leaderboard.to_latex`).
 
     Raises:
-        UnknownNameError: unknown format.
+        UnknownNameError: unknown format; a ``columns`` entry that is not a metric of the board.
     """
     if fmt not in EXPORT_FORMATS:
         raise unknown_name("format", fmt, EXPORT_FORMATS)
@@ -642,7 +801,7 @@ def export_leaderboard(board: Leaderboard, path: str | Path, fmt: str, *, compac
         write_text_atomic(path, board.wide().to_csv(index=False))
         write_text_atomic(path.with_name(path.stem + ".tidy.csv"), board.tidy.to_csv(index=False))
     elif fmt == "latex":
-        write_text_atomic(path, board.to_latex(compact=compact))
+        write_text_atomic(path, board.to_latex(compact=compact, columns=columns))
     elif fmt == "md":
         write_text_atomic(path, board.to_markdown())
     else:

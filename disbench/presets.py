@@ -17,8 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from disbench import plugins
+from disbench.data.manifest import SOURCES
 from disbench.device import PRECISIONS
-from disbench.errors import DataFileError, MissingFileError, UnknownNameError, unknown_name
+from disbench.errors import (
+    DataFileError,
+    InvalidInputError,
+    MissingFileError,
+    UnknownConfigKeyError,
+    UnknownNameError,
+    unknown_name,
+)
 from disbench.models import get_model_class
 from disbench.resources import presets_dir, read_toml
 
@@ -36,7 +44,9 @@ class Preset:
     Attributes:
         name, model, display_name, supervision, representation, citation, paper: as in the file.
         profiles: profile name -> table (``steps``, ``batch_size``, ``checkpoint_every``,
-            ``log_every``, ``precision``, ``model`` = hyperparameters for the model class).
+            ``log_every``, ``precision``, optional ``data_source`` (``"procedural"``, ``"file"``
+            or ``"auto"``: the published file when present, else procedural with a warning;
+            absent: the dataset's default), ``model`` = hyperparameters for the model class).
         reported: the ``[[reported]]`` entries (dicts with paper, dataset, metric, value,
             source, metric_settings).
         studies: study name -> :class:`Sweep` (the ``[studies.<study>]`` tables).
@@ -71,6 +81,63 @@ class Preset:
         prof = copy.deepcopy(PROFILE_DEFAULTS)
         prof.update(copy.deepcopy(self.profiles[name]))
         return prof
+
+    def resolve_profile(self, name: str, overrides: dict | None = None) -> dict:
+        """Profile ``name`` (:meth:`profile`) with ``overrides`` applied and checked, as a preset
+        file is: the one path by which ``disbench train/run/study --set`` (and a study's grid)
+        change a profile.
+
+        Args:
+            overrides: profile keys (:data:`disbench.overrides.PROFILE_KEYS`) -> value, and
+                ``"model"`` -> {model config field: value}. Model values are converted by the
+                config dataclass (an int for a float field becomes a float), so ``beta=8``
+                and ``beta=8.0`` are the same setting.
+
+        Raises:
+            UnknownNameError: no such profile.
+            UnknownConfigKeyError: a key that is neither a profile key nor ``model``, or a model
+                key the model's config lacks (the message names the valid keys).
+            InvalidInputError: a value of the wrong type or out of range (``steps`` etc. must be
+                positive ints, ``precision`` one of :data:`disbench.device.PRECISIONS`).
+        """
+        from disbench.overrides import PROFILE_KEYS
+
+        prof = self.profile(name)
+        where = f"preset {self.name!r} profile {name!r}"
+        model = dict((overrides or {}).get("model") or {})
+        for key, value in (overrides or {}).items():
+            if key == "model":
+                continue
+            if key not in PROFILE_KEYS:
+                raise UnknownConfigKeyError(
+                    f"{where}: unknown key {key!r}; valid keys: {', '.join(PROFILE_KEYS)}, "
+                    + ", ".join(f"model.{k}" for k, *_ in self._config_class().describe()))
+            if key == "precision" and value not in PRECISIONS:
+                raise InvalidInputError(f"{where}: precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
+            if key != "precision" and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise InvalidInputError(f"{where}: {key} must be a positive int, got {value!r}")
+            prof[key] = value
+        resolved = self._config_class().from_table({**prof["model"], **model}, where=where).to_dict()
+        prof["model"].update({k: resolved[k] for k in model})
+        return prof
+
+    def changes(self, name: str, overrides: dict | None = None) -> tuple[dict, dict]:
+        """What ``overrides`` change in profile ``name``: ``(model keys, profile keys)`` -> their
+        converted values, leaving out the keys set to the profile's own value (the run's
+        ``variant`` and ``settings``, :func:`disbench.runner.train_spec`).
+
+        Raises:
+            see :meth:`resolve_profile`.
+        """
+        base, changed = self.profile(name), self.resolve_profile(name, overrides)
+        overrides = overrides or {}
+        model = {k: changed["model"][k] for k in overrides.get("model") or {}
+                 if k not in base["model"] or base["model"][k] != changed["model"][k]}  # fmt: skip
+        settings = {k: changed[k] for k in overrides if k != "model" and base[k] != changed[k]}
+        return model, settings
+
+    def _config_class(self):
+        return get_model_class(self.model).config_class
 
     def model_config(self, profile: str):
         """The model's config dataclass built from profile ``profile``'s ``model`` table.
@@ -152,6 +219,8 @@ def _validate(data: dict, path: Path) -> Preset:
                 raise DataFileError(f"preset {path}: profile {pname!r} {key} must be a positive integer")
         if prof.get("precision", "float32") not in PRECISIONS:
             raise DataFileError(f"preset {path}: profile {pname!r} precision must be one of {PRECISIONS}")
+        if prof.get("data_source", "auto") not in SOURCES:
+            raise DataFileError(f"preset {path}: profile {pname!r} data_source must be one of {SOURCES}")
     try:
         config_class = get_model_class(data["model"]).config_class
     except UnknownNameError as e:

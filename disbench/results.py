@@ -151,14 +151,16 @@ class RunRecord:
 def variant_label(variant: dict) -> str:
     """How a run's change to its preset profile is written: ``{"beta": 1.0}`` -> ``"beta=1"``
     (keys sorted, comma-separated; numbers in ``%g``)."""
-    return ",".join(f"{k}={v:g}" if isinstance(v, int | float) else f"{k}={v}" for k, v in sorted(variant.items()))
+    return ",".join(f"{k}={v:g}" if isinstance(v, int | float) and not isinstance(v, bool) else f"{k}={v}"
+                    for k, v in sorted(variant.items()))  # fmt: skip
 
 
 def row_name(spec: dict) -> str:
     """The row a run belongs to: its ``name``, followed by ``+<variant>`` when its spec changes
-    the preset's profile (``beta_vae+beta=1``; a study's grid points). Used by the run id and
-    the leaderboard, so that runs of different settings never share a row."""
-    variant = spec.get("variant") or {}
+    the preset's profile (``beta_vae+beta=1``; a study's grid points; ``--set``, whose profile
+    keys, the spec's ``settings``, join the label: ``beta_vae+beta=8,steps=2000``). Used by the
+    run id and the leaderboard, so that runs of different settings never share a row."""
+    variant = {**(spec.get("variant") or {}), **(spec.get("settings") or {})}
     return spec["name"] + (f"+{variant_label(variant)}" if variant else "")
 
 

@@ -83,8 +83,11 @@ class RunSpec:
         config: the resolved preset profile (train) or ``{"metric_preset": ...}`` (sanity);
             hashed into the run id.
         variant: the ``model`` keys this run sets away from its preset profile (a study's
-            grid point, :func:`train_spec`); {} for the profile as it is. Part of the config,
-            named in the run id and the leaderboard row, passed to training as overrides.
+            grid point, ``--set model.beta=8``, :func:`train_spec`); {} for the profile as it is.
+            Part of the config, named in the run id and the leaderboard row, passed to training
+            as overrides.
+        settings: likewise the profile keys (``steps``, ``batch_size`` ...) it changes
+            (``--set steps=2000``); {} for the profile as it is.
         preset: the preset file, when it lies outside ``baselines/`` (a path the workers
             load); None for the built-in presets.
         encoder: for a row scored without training (supervision "external"): the outside
@@ -107,6 +110,7 @@ class RunSpec:
     representation: str
     config: dict
     variant: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
     preset: str | None = None
     encoder: str | None = None
     generator: str | None = None
@@ -123,9 +127,10 @@ class RunSpec:
 def run_id(spec: dict) -> str:
     """Deterministic id of a run spec: ``<row>-<dataset>-<profile>-s<seed>-<10 hex of sha256(config)>``.
 
-    ``row`` is the preset name, followed by its ``variant`` when the run changes the preset's
-    profile (``beta_vae+beta=1``, :func:`disbench.results.row_name`); the hash covers the
-    resolved config, so the variant only makes the id readable.
+    ``row`` is the preset name, followed by its ``variant`` and ``settings`` when the run
+    changes the preset's profile (``beta_vae+beta=1``, ``beta_vae+beta=8,steps=2000``,
+    :func:`disbench.results.row_name`); the hash covers the resolved config, so the label only
+    makes the id readable.
     """
     identity = {k: spec[k] for k in ("kind", "name", "model", "dataset", "profile", "seed", "config")}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
@@ -150,6 +155,9 @@ def plan_runs(
     sanity: bool = True,
     encoders: dict[str, str] | None = None,
     generators: dict[str, str] | None = None,
+    overrides: dict | None = None,
+    sweep: list[tuple[str, tuple]] | None = None,
+    data_source: str | None = None,
 ) -> list[dict]:
     """The run specs of a job, trained runs first (then the outside encoders), then the sanity rows.
 
@@ -175,17 +183,27 @@ def plan_runs(
         generators: row name (one of ``encoders``) -> outside generator
             (``package.module:function``, see :func:`disbench.plugins.load_generator`) for the
             row's sample metrics (FID); probed here as well.
+        overrides: ``--set`` (flat: ``{"model.beta": 8, "steps": 2000}``, :mod:`disbench.overrides`),
+            applied to every trained preset (:func:`grid_spec`).
+        sweep: ``--sweep`` (:func:`disbench.overrides.parse_sweep`): each trained preset runs at
+            every point of its Cartesian product (the ad-hoc study of
+            :func:`disbench.study.grid.plan_sweep`).
+        data_source: where the trained runs' observations come from when the profile does
+            not say (``"auto"``: the published file when present, else procedural with a
+            warning; see :func:`train_spec`); None: the profile's or the dataset's default.
 
     Returns:
         A list of JSON-serialisable spec dicts (:meth:`RunSpec.to_dict`; each run's ``run.json``).
 
     Raises:
         UnknownNameError: unknown model, dataset, metric or profile (lists the valid ones).
-        InvalidInputError: no models, datasets or seeds, or a negative seed.
+        UnknownConfigKeyError: an ``overrides``/``sweep`` key the profile or a model config lacks.
+        InvalidInputError: no models, datasets or seeds, or a negative seed; a bad override value.
         PluginError: outside code (a preset's model class, an encoder) that cannot be used.
     """
     from disbench import data
     from disbench.metrics.evaluate import GROUP_METRICS, SAMPLE_METRICS  # not for sanity rows
+    from disbench.overrides import sweep_points
     from disbench.presets import list_presets, load_preset
 
     everything = models == "all" or list(models) == ["all"]
@@ -232,7 +250,9 @@ def plan_runs(
     for d in datasets:
         for seed in seeds:
             for preset in presets.values():
-                specs.append(train_spec(preset, d, profile, seed, metrics))
+                for point in sweep_points(sweep or []):
+                    specs.append(grid_spec(preset, d, profile, seed, metrics, {**(overrides or {}), **point},
+                                              data_source=data_source))
             for name, (ref, num_codes) in external.items():
                 gen = generators.get(name)
                 specs.append(RunSpec(
@@ -289,35 +309,66 @@ def metric_preset_for(profile: str) -> str:
 
 
 def train_spec(preset, dataset: str, profile: str, seed: int, metrics: Sequence[str] | None = None, *,
-               model: dict | None = None) -> dict:  # fmt: skip
+               model: dict | None = None, settings: dict | None = None,
+               data_source: str | None = None) -> dict:  # fmt: skip
     """The spec of one trained run: ``preset``'s ``profile``, with ``model`` replacing keys of
-    the profile's ``model`` table (how a study sweeps a hyper-parameter).
+    the profile's ``model`` table (how a study sweeps a hyper-parameter, and ``--set model.K=V``)
+    and ``settings`` replacing profile keys (``--set steps=2000``), checked and converted by
+    :meth:`disbench.presets.Preset.resolve_profile`.
 
-    The keys whose value differs from the profile's own form the run's ``variant``: it
-    changes the config (so the run id), names the run (``beta_vae+beta=1-...``, display name
-    ``β-VAE (beta=1)``) and is passed to the training as ``overrides={"model": variant}``.
-    Without a variant the spec is exactly the one ``disbench run`` plans.
+    The keys whose value differs from the profile's own form the run's ``variant`` (model keys)
+    and ``settings`` (profile keys): they change the config (so the run id), name the run
+    (``beta_vae+beta=1-...``, display name ``β-VAE (beta=1)``) and are passed to the training
+    as ``overrides``. Without them the spec is exactly the one ``disbench run`` plans.
+
+    A profile's ``data_source`` (or, when it names none, the ``data_source`` argument: reproduce
+    passes ``"auto"``) is resolved here (:func:`disbench.data.resolve_source`: ``"auto"`` becomes
+    the published file when present, else procedural with one warning), so the spec's config,
+    its run id and the training all name the data actually used.
 
     Args:
         preset: a :class:`disbench.presets.Preset`.
         dataset, profile, seed, metrics: as in :func:`plan_runs` (not checked here).
         model: hyper-parameters to set, or None.
+        settings: profile keys to set (:data:`disbench.overrides.PROFILE_KEYS`), or None.
+        data_source: the source to use when the profile names none (None: the dataset's default).
 
     Raises:
         UnknownNameError: the preset has no such profile.
+        UnknownConfigKeyError, InvalidInputError: a key or value the profile or model config refuses.
     """
     from disbench import presets
+    from disbench.data import resolve_source
 
     config = preset.profile(profile)
-    variant = {k: v for k, v in (model or {}).items() if k not in config["model"] or config["model"][k] != v}
+    variant, settings = preset.changes(profile, {**(settings or {}), "model": model or {}})
+    if data_source is not None and "data_source" not in config:  # the caller's default (reproduce: "auto")
+        config["data_source"] = data_source
+    if "data_source" in config:  # "auto" -> what this machine has, so the id says which data trained it
+        config["data_source"] = resolve_source(dataset, config["data_source"])
     config["model"].update(variant)
-    display = preset.display_name + (f" ({variant_label(variant)})" if variant else "")
+    config.update(settings)
+    label = variant_label({**variant, **settings})
+    display = preset.display_name + (f" ({label})" if label else "")
     return RunSpec(
         kind="train", name=preset.name, model=preset.model, dataset=dataset, profile=profile, seed=seed,
         metrics=metrics, metric_preset=metric_preset_for(profile), display_name=display,
         supervision=preset.supervision, representation=preset.representation, config=config, variant=variant,
+        settings=settings,
         preset=None if preset.path is None or preset.path.parent == presets.presets_dir() else str(preset.path.resolve()),
     ).to_dict()  # fmt: skip
+
+
+def grid_spec(preset, dataset: str, profile: str, seed: int, metrics, flat: dict, *,
+              data_source: str | None = None) -> dict:  # fmt: skip
+    """The run spec of one grid point: :func:`disbench.runner.train_spec` with the flat settings
+    ``flat`` (``{"model.beta": 8, "steps": 2000}``; :mod:`disbench.overrides`); the one path of
+    a study's grid, ``--sweep`` and ``--set``. ``data_source``: as :func:`train_spec`'s."""
+    from disbench.overrides import nested
+
+    changes = nested(flat)
+    return train_spec(preset, dataset, profile, seed, metrics, model=changes.pop("model"), settings=changes,
+                      data_source=data_source)
 
 
 def spec_steps(spec: dict) -> int:
@@ -338,8 +389,10 @@ def is_complete(record: RunRecord, spec: dict) -> bool:
 
 
 # --- executing one run (runs in the worker) -------------------------------------------------
-def execute_run(spec: dict, root: str | Path, *, device: str = "auto", threads: int | None = None) -> RunRecord:
-    """Train (or resume) and score one run into ``root/runs/<run_id>``; index it.
+def execute_run(spec: dict, root: str | Path, *, device: str = "auto", threads: int | None = None,
+                track: Sequence[str] = ()) -> RunRecord:  # fmt: skip
+    """Train (or resume) and score one run into ``root/runs/<run_id>``; index it. ``track``:
+    experiment trackers (:mod:`disbench.tracking`) that follow a trained run's training and scores.
 
     Never raises for a failure of the run itself: the error is written to the run's
     ``status.json`` (state "failed") and returned in the record, so other runs go on.
@@ -356,7 +409,7 @@ def execute_run(spec: dict, root: str | Path, *, device: str = "auto", threads: 
         if spec.get("encoder"):
             _score_external(spec, run_dir, device)
         elif spec["kind"] == "train":
-            _train_and_score(spec, run_dir, device)
+            _train_and_score(spec, run_dir, device, track)
         else:
             _score_sanity(spec, run_dir, device)
     except Exception as e:  # failure isolation: one run's error never stops the job
@@ -364,23 +417,45 @@ def execute_run(spec: dict, root: str | Path, *, device: str = "auto", threads: 
     return store.sync(spec["run_id"])
 
 
-def _train_and_score(spec: dict, run_dir: Path, device: str) -> None:
+def _train_and_score(spec: dict, run_dir: Path, device: str, track: Sequence[str] = ()) -> None:
+    from disbench import tracking
+
+    trackers = tracking.open_trackers(track, run_dir, spec["run_id"], root=Path(run_dir).parent.parent)
+    try:
+        scores = _train_and_score_tracked(spec, run_dir, device, trackers)
+        for tracker in trackers:
+            tracker.log_scores(scores)
+    finally:
+        for tracker in trackers:
+            tracker.close()
+
+
+def _train_and_score_tracked(spec: dict, run_dir: Path, device: str, trackers: list) -> dict:
     from disbench.metrics import evaluate_run
     from disbench.metrics.evaluate import GROUP_METRICS
     from disbench.train import train_run
 
     train_run(
         spec.get("preset") or spec["name"], dataset=spec["dataset"], profile=spec["profile"], seed=spec["seed"],
-        out_dir=run_dir, device=device, progress=False, overrides={"model": spec["variant"]},
+        out_dir=run_dir, device=device, progress=False,
+        overrides=_overrides(spec), **({"callbacks": trackers} if trackers else {}),
     )  # fmt: skip
     metrics = spec["metrics"]
     if metrics is not None:
         metrics = [m for m in metrics if m not in GROUP_METRICS]  # scored over the group, after the runs
         if not metrics:
             write_json_atomic(run_dir / "metrics.json", {"metric_preset": spec["metric_preset"]})
-            return
-    evaluate_run(run_dir, metrics=metrics, preset=spec["metric_preset"], device=device, random_state=spec["seed"],
-                 noise_seeds=NOISE_SEEDS)
+            return {}
+    return evaluate_run(run_dir, metrics=metrics, preset=spec["metric_preset"], device=device,
+                        random_state=spec["seed"], noise_seeds=NOISE_SEEDS) or {}  # fmt: skip
+
+
+def _overrides(spec: dict) -> dict:
+    """What a train spec changes in its preset's profile: its settings, variant and resolved data source."""
+    out = {**spec.get("settings", {}), "model": spec["variant"]}
+    if "data_source" in spec["config"]:
+        out["data_source"] = spec["config"]["data_source"]
+    return out
 
 
 def _score_sanity(spec: dict, run_dir: Path, device: str) -> None:
@@ -510,11 +585,19 @@ def run_benchmark(
     task: Callable | None = None,
     encoders: dict[str, str] | None = None,
     generators: dict[str, str] | None = None,
+    overrides: dict | None = None,
+    sweep: list[tuple[str, tuple]] | None = None,
+    track: Sequence[str] = (),
+    data_source: str | None = None,
 ) -> JobResult:
     """Run a whole job: plan, skip what is complete, execute the rest, export the leaderboard.
 
+    ``disbench run --sweep`` goes through :func:`disbench.study.run_sweep`, which calls this
+    with ``sweep`` and treats the trained runs as an ad-hoc study.
+
     Args:
-        models, datasets, seeds, profile, metrics, sanity, encoders, generators: see :func:`plan_runs`.
+        models, datasets, seeds, profile, metrics, sanity, encoders, generators, overrides,
+            sweep, data_source: see :func:`plan_runs`.
         out: the results directory (see :mod:`disbench.results`).
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` ... (passed to training and metrics).
         executor: a :mod:`disbench.executors` executor; default in-process, one run at a time.
@@ -524,6 +607,7 @@ def run_benchmark(
         echo: where messages go.
         task: the per-run function (``execute_run`` bound to ``out`` and ``device`` by
             default); tests substitute a fake.
+        track: experiment trackers (``"tensorboard"``, ``"mlflow"``, ``"wandb"``; :mod:`disbench.tracking`).
 
     Returns:
         a :class:`JobResult`.
@@ -531,11 +615,14 @@ def run_benchmark(
     Raises:
         UnknownNameError, InvalidInputError, PluginError: see :func:`plan_runs` (raised before
             anything is written to ``out``).
+        MissingExtraError: a tracker whose extra is not installed (before anything is written).
         ResultsStoreError: ``out`` holds a damaged index or one from another version.
     """
     specs = plan_runs(models, datasets, seeds, profile, metrics, sanity=sanity, encoders=encoders,
-                      generators=generators)
-    result = execute(specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task)
+                      generators=generators, overrides=overrides, sweep=sweep,
+                      data_source=data_source)
+    result = execute(specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task,
+                     track=track)  # fmt: skip
     if export:
         result.exports = export_all(result.records, Path(out), echo=echo)
     return result
@@ -550,6 +637,7 @@ def execute(
     progress: bool = True,
     echo: Callable[[str], None] = print,
     task: Callable | None = None,
+    track: Sequence[str] = (),
 ) -> JobResult:
     """Execute planned run specs into the results directory ``out``: skip the complete ones,
     resume the interrupted, retry the failed, isolate failures, index every run.
@@ -560,7 +648,7 @@ def execute(
 
     Args:
         specs: run specs (:func:`plan_runs`, :func:`train_spec`).
-        out, device, executor, progress, echo, task: see :func:`run_benchmark`.
+        out, device, executor, progress, echo, task, track: see :func:`run_benchmark`.
 
     Returns:
         a :class:`JobResult` (records in the order of ``specs``).
@@ -568,8 +656,10 @@ def execute(
     Raises:
         ResultsStoreError: ``out`` holds a damaged index or one from another version.
     """
+    from disbench import tracking
     from disbench.executors import LocalExecutor
 
+    track = tracking.check(track)
     store = ResultsStore(out)
     executor = executor or LocalExecutor()
     records: dict[str, RunRecord] = {}
@@ -586,7 +676,8 @@ def execute(
         echo(f"skipping {len(skipped)} completed run(s) in {out}")
     if todo:
         echo(f"running {len(todo)} run(s) with {executor.describe()}; results in {out}")
-    task = task or functools.partial(execute_run, root=str(out), device=device, threads=executor.threads_per_run())
+    task = task or functools.partial(execute_run, root=str(out), device=device, threads=executor.threads_per_run(),
+                                     **({"track": track} if track else {}))  # fmt: skip
     lost = functools.partial(record_lost, root=str(out))
     start = time.time()
     with _Monitor(todo, store, enabled=progress and bool(todo)) as monitor:
@@ -629,7 +720,7 @@ def score_groups(records: list[RunRecord], out: str | Path, *, device: str = "au
     groups: dict[tuple, list[RunRecord]] = {}
     for r in records:
         if r.kind == "train" and r.state == "completed":
-            variant = json.dumps(r.spec.get("variant"), sort_keys=True)  # a study's hyper-parameter value
+            variant = row_name({**r.spec, "name": r.name})  # a study's hyper-parameter value, --set
             groups.setdefault((r.name, variant, r.dataset, r.profile, r.metric_preset or "default"), []).append(r)
     for (name, _variant, dataset, profile, preset), group in sorted(groups.items()):
         ids = [r.run_id for r in sorted(group, key=lambda r: r.seed)]

@@ -14,11 +14,13 @@ distributions come from :mod:`scipy.stats`.
   α = 0.05; Welch's test assumes roughly normal seed scores, which is the usual assumption
   of seed-averaged tables and can reach significance with 3 seeds when the rows separate.
 * :func:`holm` — Holm's (1979) step-down correction of a family of p-values.
-* :func:`compare_rows` — the bold/tie rule of a leaderboard column: every pair of rows is
-  tested (Welch), the family is Holm-corrected, and the top row is the *winner* only when
-  it is significantly better than the runner-up at ``alpha``; otherwise every row not
-  significantly different from the top is *tied*. With fewer than two seeds in any row
-  nothing is claimed.
+* :func:`compare_rows` — the bold/tie rule of a leaderboard column (:data:`RULE`, the words
+  every caption uses): the best row is *bold* only when it is significantly better than
+  every other row (Welch, Holm over the k − 1 comparisons with the best, α = 0.05); the rows
+  not significantly worse than the best are *tied* (†); a row with a NaN seed is marked and
+  never bold; a difference of means within the metric's noise floor or under
+  :data:`RESOLUTION` is never significant. With fewer than two seeds in any row nothing is
+  claimed.
 * :func:`average_ranks`, :func:`friedman_test`, :func:`nemenyi_cd`,
   :func:`cd_diagram` — Demšar (2006, JMLR 7, Sec. 3.2.2): average ranks over blocks, the
   Friedman test, the Nemenyi critical difference
@@ -45,7 +47,14 @@ from disbench.errors import InvalidInputError
 
 ALPHA = 0.05
 CONFIDENCE = 0.95
+RESOLUTION = 1e-6
+RESOLUTION_TEXT = "1e-6"
 TEST_NAME = "Welch's t-test, Holm-corrected"
+RULE = (f"Bold: the best mean, significantly better than every other row of its supervision group ({TEST_NAME} over "
+        f"the k − 1 comparisons with the best, α = {ALPHA}); † not significantly worse than the best; differences "
+        f"of means within the metric's sampling noise (its noise std) or under {RESOLUTION_TEXT} are never significant; "
+        f"a row with a missing (NaN) seed is marked and never bold. Rows are compared only with rows of the same "
+        f"dataset, profile, metric preset and supervision.")
 
 
 def mean_ci(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
@@ -117,13 +126,16 @@ class ColumnVerdict:
     """What a leaderboard column may claim (see :func:`compare_rows`).
 
     Attributes:
-        winner: the top row when it is significantly better than the runner-up; else None.
-        tied: rows not significantly different from the top row (the top row included),
-            when there is no winner and the test could run; else empty.
-        reason: ``"significant"``, ``"not significant"``, ``"one seed"`` (some row has
-            fewer than two seeds) or ``"one row"``.
+        winner: the best row when it is significantly better than *every* other row; else None.
+        tied: rows not significantly worse than the best row (the best row included) when
+            there is no winner and the test could run; else empty.
+        reason: ``"significant"``, ``"not significant"``, ``"missing seed"`` (the best row has
+            a NaN seed, so it cannot be crowned), ``"one seed"`` (some row has fewer than two
+            finite seeds) or ``"one row"``.
         top, runner_up: the rows with the best and second-best means (None if absent).
-        p_holm: Holm-adjusted p-value of every tested pair ``(row, row)``.
+        p_holm: Holm-adjusted p-value of each other row against the best, keyed
+            ``(top, row)`` (the family is the k − 1 comparisons with the best).
+        incomplete: rows with at least one NaN seed (marked, never bold).
     """
 
     winner: str | None
@@ -132,54 +144,100 @@ class ColumnVerdict:
     top: str | None = None
     runner_up: str | None = None
     p_holm: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    incomplete: frozenset[str] = frozenset()
 
     def p_vs_top(self, row: str) -> float:
-        """Holm-adjusted p-value of ``row`` against the top row (NaN for the top row or untested)."""
+        """Holm-adjusted p-value of ``row`` against the best row (NaN for the best row or untested)."""
         if row == self.top:
             return math.nan
-        return self.p_holm.get((self.top, row), self.p_holm.get((row, self.top), math.nan))
+        return self.p_holm.get((self.top, row), math.nan)
+
+
+def below_floor(a, b, *, resolution: float = RESOLUTION, noise_floor: float = 0.0) -> bool:
+    """True when the means of ``a`` and ``b`` differ by no more than ``max(resolution, noise_floor)``.
+
+    Such a difference is never significant in :func:`compare_rows`: it is below the stated
+    resolution of the scores (two constant rows 1e-7 apart are equal for every purpose a
+    table serves) or below the metric's own sampling noise (``<metric>.noise_std``: two
+    models closer than the spread of the metric on one model are not told apart).
+
+    Args:
+        a, b: 1-d float scores (finite).
+        resolution: smallest difference of means a table may claim (≥ 0).
+        noise_floor: the metric's sampling noise std for this pair (≥ 0; NaN counts as 0).
+    """
+    floor = max(resolution, 0.0 if math.isnan(noise_floor) else noise_floor)
+    return abs(float(np.mean(a)) - float(np.mean(b))) <= floor
 
 
 def compare_rows(samples: Mapping[str, Sequence[float]], *, higher_is_better: bool = True,
-                 alpha: float = ALPHA) -> ColumnVerdict:  # fmt: skip
-    """The bold/tie rule of one metric column over its rows' per-seed scores.
+                 alpha: float = ALPHA, resolution: float = RESOLUTION,
+                 noise_std: Mapping[str, float] | None = None) -> ColumnVerdict:  # fmt: skip
+    """The bold/tie rule of one metric column over its rows' per-seed scores — the one place it is written.
 
-    Every pair of rows is compared with :func:`welch_pvalue` and the family of all
-    ``k (k − 1) / 2`` pairs corrected with :func:`holm`. The top row (best mean, by
-    ``higher_is_better``) is the winner when its adjusted p-value against the runner-up (second
-    best mean) is below ``alpha``. Otherwise the rows whose adjusted p-value against the top
-    row is at least ``alpha`` are tied with it. Exactly equal top means are a tie.
+    **Bold** = the best row (best mean over its finite seeds, by ``higher_is_better``) is
+    significantly better than *every* other row: each other row is compared with the best by
+    :func:`welch_pvalue`, the k − 1 p-values are corrected with :func:`holm`, and all adjusted
+    p-values must be below ``alpha``. Rows that do not matter cannot take the bold away (the
+    family holds only comparisons with the best), and a noisy row the best does not beat
+    cannot be skipped. **†** (tied) = the rows whose adjusted p-value against the best is at
+    least ``alpha`` (not significantly worse), the best included, when there is no winner.
+
+    * A row with a NaN seed (a failed or unscored metric) is *incomplete*: its mean is taken
+      over its finite seeds (as :func:`disbench.leaderboard.aggregate` does), it is listed in
+      ``incomplete`` and it is never bold; when it has the best mean nobody is bold.
+    * A difference of means no larger than ``resolution`` or than the metric's noise floor
+      (the larger ``noise_std`` of the two rows) is never significant (p = 1): see
+      :func:`below_floor`.
+    * With fewer than two finite seeds in any row nothing is claimed.
+
+    The caller groups the rows: only rows of one (dataset, profile, metric preset,
+    supervision) group are compared (:data:`RULE`).
 
     Args:
-        samples: row name -> scores over seeds (any order; NaNs are dropped).
+        samples: row name -> scores over seeds (any order; NaN = a missing seed).
         higher_is_better: direction of the metric (False for FID/KID).
-        alpha: significance level, default 0.05.
+        alpha: significance level of the bold rule, default :data:`ALPHA` (0.05).
+        resolution: smallest difference of means that can be significant, default
+            :data:`RESOLUTION` (1e-6).
+        noise_std: row name -> the metric's sampling noise std on that row (NaN or absent: none).
 
     Returns:
         a :class:`ColumnVerdict`.
 
     Raises:
-        InvalidInputError: ``alpha`` outside (0, 1).
+        InvalidInputError: ``alpha`` outside (0, 1) or a negative ``resolution``.
     """
     if not 0 < alpha < 1:
         raise InvalidInputError(f"alpha must be in (0, 1), got {alpha}")
-    rows = {name: x[~np.isnan(x)] for name, x in ((n, _vector(v, n)) for n, v in samples.items())}
+    if not resolution >= 0:
+        raise InvalidInputError(f"resolution must be >= 0, got {resolution}")
+    vectors = {name: _vector(v, name) for name, v in samples.items()}
+    incomplete = frozenset(n for n, x in vectors.items() if np.isnan(x).any())
+    rows = {name: x[~np.isnan(x)] for name, x in vectors.items()}
     rows = {name: x for name, x in rows.items() if x.size}
+    noise = dict(noise_std or {})
     sign = 1.0 if higher_is_better else -1.0
     ranked = sorted(rows, key=lambda n: -sign * rows[n].mean())
     top = ranked[0] if ranked else None
     runner_up = ranked[1] if len(ranked) > 1 else None
     if runner_up is None:
-        return ColumnVerdict(None, frozenset(), "one row", top, runner_up)
+        return ColumnVerdict(None, frozenset(), "one row", top, runner_up, incomplete=incomplete)
     if min(x.size for x in rows.values()) < 2:
-        return ColumnVerdict(None, frozenset(), "one seed", top, runner_up)
-    pairs = [(a, b) for i, a in enumerate(ranked) for b in ranked[i + 1 :]]
-    adjusted = holm([welch_pvalue(rows[a], rows[b]) for a, b in pairs])
-    p_holm = dict(zip(pairs, adjusted.tolist()))
-    if rows[top].mean() != rows[runner_up].mean() and p_holm[(top, runner_up)] < alpha:
-        return ColumnVerdict(top, frozenset(), "significant", top, runner_up, p_holm)
-    tied = frozenset([top] + [b for b in ranked[1:] if p_holm[(top, b)] >= alpha])
-    return ColumnVerdict(None, tied, "not significant", top, runner_up, p_holm)
+        return ColumnVerdict(None, frozenset(), "one seed", top, runner_up, incomplete=incomplete)
+    others = ranked[1:]
+    raw = []
+    for b in others:
+        floor = max((v for v in (noise.get(top), noise.get(b)) if v is not None and not math.isnan(v)), default=0.0)
+        raw.append(1.0 if below_floor(rows[top], rows[b], resolution=resolution, noise_floor=floor)
+                   else welch_pvalue(rows[top], rows[b]))  # fmt: skip
+    adjusted = holm(raw)
+    p_holm = {(top, b): float(p) for b, p in zip(others, adjusted)}
+    if top not in incomplete and bool(np.all(adjusted < alpha)):
+        return ColumnVerdict(top, frozenset(), "significant", top, runner_up, p_holm, incomplete)
+    tied = frozenset([top] + [b for b, p in zip(others, adjusted) if p >= alpha])
+    reason = "missing seed" if top in incomplete and bool(np.all(adjusted < alpha)) else "not significant"
+    return ColumnVerdict(None, tied, reason, top, runner_up, p_holm, incomplete)
 
 
 # --- ranks across blocks (Demšar 2006) ------------------------------------------------------

@@ -39,7 +39,6 @@ import disbench
 from disbench import data as data_mod
 from disbench.allocator import tune_allocator
 from disbench.device import (
-    PRECISIONS,
     compile_submodules,
     device_description,
     effective_precision,
@@ -53,9 +52,8 @@ from disbench.models import Baseline, DatasetInfo, get_model_class
 from disbench.presets import load_preset
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
-OVERRIDABLE = ("steps", "batch_size", "checkpoint_every", "log_every", "precision", "model")
 # config keys that must match for a run directory to be resumed
-RESUME_KEYS = ("preset", "model", "dataset", "seed", "steps", "batch_size", "precision", "hparams")
+RESUME_KEYS = ("preset", "model", "dataset", "seed", "steps", "batch_size", "precision", "data_source", "hparams")
 GRID_SAMPLES = 64
 GRID_RECONSTRUCTIONS = 8
 TRAVERSAL_STEPS = 10
@@ -77,9 +75,11 @@ class TrainingFailed(DisbenchError):
 
 # --- public entry points ------------------------------------------------------------------
 def default_run_dir(preset: str, dataset: str = "dsprites", profile: str = "quick", seed: int = 0,
-                    root: str | Path = Path("results") / "runs") -> Path:
-    """``root/<preset>-<dataset>-<profile>-s<seed>`` (the CLI's default ``--out``)."""
-    return Path(root) / f"{Path(str(preset)).stem}-{dataset}-{profile}-s{seed}"
+                    root: str | Path = Path("results") / "runs", variant: str = "") -> Path:
+    """``root/<preset>[+<variant>]-<dataset>-<profile>-s<seed>`` (the CLI's default ``--out``;
+    ``variant`` is the label of ``--set``'s changes, :func:`disbench.results.variant_label`)."""
+    row = Path(str(preset)).stem + (f"+{variant}" if variant else "")
+    return Path(root) / f"{row}-{dataset}-{profile}-s{seed}"
 
 
 def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "quick", seed: int = 0,
@@ -87,7 +87,13 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
     """The resolved run config (what ``config.json`` holds).
 
     ``overrides`` replace profile keys (``steps``, ``batch_size``, ``checkpoint_every``,
-    ``log_every``, ``precision``); ``overrides["model"]`` updates the model hyper-parameters.
+    ``log_every``, ``precision``); ``overrides["model"]`` updates the model hyper-parameters
+    (:meth:`disbench.presets.Preset.resolve_profile`, the path of ``--set``); they are also
+    recorded as given under ``"overrides"``.
+    ``overrides["data_source"]`` (what a planned spec resolved) replaces the profile's
+    ``data_source``; ``"data_source"`` is then resolved on this machine
+    (:func:`disbench.data.resolve_source`: ``"auto"`` becomes ``"file"`` or, with one warning,
+    ``"procedural"``), or None for the dataset's default.
     ``"hparams"`` holds the model's resolved config (every field of its config dataclass,
     defaults filled in). ``"precision"`` is the profile's training precision on CUDA
     (``"float32"``, TF32 allowed, unless the profile says ``"bf16"``); what the run's device
@@ -95,27 +101,18 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
 
     Raises:
         UnknownNameError: unknown preset or profile.
-        UnknownConfigKeyError: a model key (in the preset or the overrides) the model's config lacks.
-        InvalidInputError: an override key that is not one of the above, a bad seed, or a bad
-            model value.
+        UnknownConfigKeyError: an override key that is not one of the above, or a model key (in
+            the preset or the overrides) the model's config lacks.
+        InvalidInputError: a bad seed, or a bad override or model value.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise InvalidInputError(f"seed must be a non-negative int, got {seed!r}")
     p = load_preset(preset)
-    prof = p.profile(profile)
-    for key, value in (overrides or {}).items():
-        if key not in OVERRIDABLE:
-            raise InvalidInputError(f"cannot override {key!r}; valid keys: {', '.join(OVERRIDABLE)}")
-        if key == "model":
-            prof["model"].update(value)
-        elif key == "precision":
-            if value not in PRECISIONS:
-                raise InvalidInputError(f"override precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
-            prof[key] = value
-        else:
-            if not isinstance(value, int) or value < 1:
-                raise InvalidInputError(f"override {key} must be a positive int, got {value!r}")
-            prof[key] = value
+    overrides = dict(overrides or {})
+    source = overrides.pop("data_source", None)  # resolved by the planner; not a --set key
+    prof = p.resolve_profile(profile, overrides)
+    if source is not None:
+        prof["data_source"] = source
     model_config = get_model_class(p.model).config_class.from_table(
         prof["model"], where=f"preset {p.name!r} profile {profile!r}")
     return {
@@ -130,19 +127,22 @@ def resolve_config(preset: str, *, dataset: str = "dsprites", profile: str = "qu
         "checkpoint_every": prof["checkpoint_every"],
         "log_every": prof["log_every"],
         "precision": prof["precision"],
+        "data_source": data_mod.resolve_source(dataset, prof.get("data_source")),
         "hparams": model_config.to_dict(),
         "supervision": p.supervision,
         "representation": p.representation,
         "citation": p.citation,
         "paper": p.paper,
+        "overrides": {k: v for k, v in (overrides or {}).items() if v not in ({}, None)},
         "disbench_version": disbench.__version__,
     }
 
 
 def train_run(preset: str, *, dataset: str = "dsprites", profile: str = "quick", seed: int = 0,
               out_dir: str | Path, device: str = "auto", progress: bool = True,
-              overrides: dict | None = None) -> Path:
-    """Train preset ``preset`` into ``out_dir`` (created, or resumed) and return it.
+              overrides: dict | None = None, callbacks=()) -> Path:
+    """Train preset ``preset`` into ``out_dir`` (created, or resumed) and return it;
+    ``callbacks`` go to :func:`fit` (experiment trackers, :mod:`disbench.tracking`).
 
     A completed run directory (``status.json`` state "completed") is returned untouched;
     any other existing one is resumed from ``checkpoints/last.pt`` (or started afresh if
@@ -167,7 +167,7 @@ def train_run(preset: str, *, dataset: str = "dsprites", profile: str = "quick",
     status = read_json(out_dir / "status.json")
     if status and status.get("state") == "completed" and (out_dir / CHECKPOINT).is_file():
         return out_dir
-    ds = data_mod.load(dataset)
+    ds = data_mod.load(dataset, config["data_source"])
     if hasattr(ds, "prepare"):
         ds.prepare(progress=progress)
     dev = resolve_device(device)
@@ -178,7 +178,7 @@ def train_run(preset: str, *, dataset: str = "dsprites", profile: str = "quick",
     fit(model, ds, steps=config["steps"], batch_size=config["batch_size"], seed=seed, out_dir=out_dir,
         checkpoint_every=config["checkpoint_every"], log_every=config["log_every"], device=dev,
         precision=config["precision"],
-        progress=progress, desc=f"{config['preset']} s{seed}")
+        progress=progress, desc=f"{config['preset']} s{seed}", callbacks=callbacks)
     return out_dir
 
 
@@ -204,7 +204,7 @@ def load_run(run_dir: str | Path, device: str = "auto", require_completed: bool 
     ckpt_path = run_dir / CHECKPOINT
     if not ckpt_path.is_file():
         raise MissingFileError(f"{ckpt_path} is missing; retrain the run")
-    ds = data_mod.load(config["dataset"])
+    ds = data_mod.load(config["dataset"], config.get("data_source"))
     dev = resolve_device(device)
     model = build_model(config, ds, seed=config["seed"])
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
@@ -228,7 +228,7 @@ def build_model(config: dict, dataset, seed: int = 0) -> Baseline:
 # --- the loop -----------------------------------------------------------------------------
 def fit(model: Baseline, dataset, *, steps: int, batch_size: int, seed: int, out_dir: str | Path,
         checkpoint_every: int = 1000, log_every: int = 50, device: str | torch.device = "auto",
-        precision: str = "float32", progress: bool = True, desc: str = "train") -> dict:
+        precision: str = "float32", progress: bool = True, desc: str = "train", callbacks=()) -> dict:
     """Train ``model`` for ``steps`` steps of ``batch_size`` from ``dataset`` in ``precision``
     (:func:`disbench.device.precision_context`: on CUDA float32 with TF32, or bf16 autocast), writing
     status.json, train_log.csv, checkpoints/last.pt (every ``checkpoint_every`` steps and at
@@ -236,7 +236,8 @@ def fit(model: Baseline, dataset, *, steps: int, batch_size: int, seed: int, out
     ``out_dir/checkpoints/last.pt`` when it exists.
 
     The model's :meth:`~disbench.models.Baseline.callbacks` run after every step; their
-    declared state is checkpointed with the model.
+    declared state is checkpointed with the model. ``callbacks`` (:class:`disbench.callbacks.Callback`
+    instances, e.g. experiment trackers) get the same hooks after them and are not checkpointed.
 
     Returns:
         the last logged loss terms (floats).
@@ -250,8 +251,9 @@ def fit(model: Baseline, dataset, *, steps: int, batch_size: int, seed: int, out
     dev = resolve_device(device)
     model.to(dev).train()
     state = _restore(model, out_dir / CHECKPOINT, seed, dev)
+    hooks = [*state.callbacks, *callbacks]
     recorder = _Recorder(out_dir, state, steps=steps, batch_size=batch_size, checkpoint_every=checkpoint_every,
-                         log_every=log_every, device=dev)
+                         log_every=log_every, device=dev, hooks=hooks)
     compile_submodules(model, dev)
     stream = _BatchStream(model, dataset, batch_size, state.data_rng, state.step, steps, dev)
     bar = tqdm(total=steps, initial=state.step, desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
@@ -260,13 +262,14 @@ def fit(model: Baseline, dataset, *, steps: int, batch_size: int, seed: int, out
             torch.manual_seed(state.noise_seed)
             if state.torch_rng is not None:
                 torch.set_rng_state(state.torch_rng)
-            for callback in state.callbacks:
+            for callback in hooks:
                 callback.on_train_start(model, dataset)
+                callback.on_resume(state.step)
             for step in range(state.step, steps):
                 batch, rng_state = stream.get()
                 with precision_context(dev, precision):
                     losses = model.training_step(batch, step, state.optimizers)
-                    for callback in state.callbacks:
+                    for callback in hooks:
                         losses.update(callback.on_step_end(model, step))
                 bar.update(1)
                 recorder.step_done(model, losses, rng_state, bar)
@@ -335,8 +338,8 @@ class _Recorder:
     the CPU, every ``min(log_every, 50)`` steps and at each log row elsewhere."""
 
     def __init__(self, out_dir: Path, state: _TrainingState, *, steps: int, batch_size: int,
-                 checkpoint_every: int, log_every: int, device: torch.device):
-        self.out_dir, self.state = out_dir, state
+                 checkpoint_every: int, log_every: int, device: torch.device, hooks=()):
+        self.out_dir, self.state, self.hooks = out_dir, state, list(hooks)
         self.steps, self.batch_size = steps, batch_size
         self.checkpoint_every, self.log_every = checkpoint_every, log_every
         self.flush_every = 1 if device.type == "cpu" else min(log_every, 50)
@@ -361,12 +364,16 @@ class _Recorder:
         if boundary:
             now = time.perf_counter()
             ips = self.log.images(self.batch_size) / max(now - self.t_interval, 1e-9)
-            self.log.write(done, self.state.elapsed + (now - self.t0), ips)
+            row = self.log.write(done, self.state.elapsed + (now - self.t0), ips)
+            for callback in self.hooks if row else ():
+                callback.on_log(done, {k: v for k, v in row.items() if k not in ("step", "time")})
             bar.set_postfix({"img/s": f"{ips:.0f}", **{k: f"{v:.4g}" for k, v in self.last.items()}})
             self.t_interval = now
         if checkpoint:
             self.checkpoint(model, rng_state)
             self.status("running", done, None, self.last)
+            for callback in self.hooks:
+                callback.on_checkpoint(model, done)
 
     def checkpoint(self, model: Baseline, data_rng_state: dict) -> None:
         """Write checkpoints/last.pt atomically (format 1; ``callbacks`` since the callback seam)."""
@@ -394,28 +401,38 @@ class _Recorder:
         })
 
 
-def write_grids(model, dataset, out_dir: str | Path, seed: int = 0) -> list[Path]:
-    """Write samples.png (8×8 samples), reconstructions.png (originals above their
-    reconstructions; only for models with one) and traversals.png (one row per code,
-    :data:`TRAVERSAL_STEPS` values each) and its animation traversals.gif into ``out_dir``;
-    returns the paths written."""
-    out_dir = Path(out_dir)
-    written = []
+def grid_images(model, dataset, seed: int = 0) -> dict:
+    """The report's image grids as float tensors in [0, 1] on the CPU: ``"samples"``
+    (8, 8, C, H, W), ``"reconstructions"`` (2, 8, C, H, W: originals above their
+    reconstructions; only for models with one) and ``"traversals"`` (codes,
+    :data:`TRAVERSAL_STEPS`, C, H, W), drawn with generators seeded by ``seed`` (the global
+    RNGs are not touched). Call in eval mode."""
+    out = {}
     gen = torch.Generator(model.device).manual_seed(seed)
     with torch.no_grad():
         samples = model.sample(GRID_SAMPLES, generator=gen)
-        save_grid(samples.view(8, 8, *samples.shape[1:]), out_dir / "samples.png", scale=2)
-        written.append(out_dir / "samples.png")
+        out["samples"] = samples.view(8, 8, *samples.shape[1:]).cpu()
         _, x = dataset.sample(GRID_RECONSTRUCTIONS, np.random.default_rng(seed))
         x = torch.from_numpy(x)
         rec = model.reconstruct(x)
         if rec is not None:
-            save_grid(torch.stack([x, rec.cpu()]), out_dir / "reconstructions.png", scale=2)
-            written.append(out_dir / "reconstructions.png")
-        trav = model.traverse(x[:1], TRAVERSAL_STEPS, generator=gen)
-        save_grid(trav, out_dir / "traversals.png", scale=2)
-        save_traversal_gif(trav, out_dir / "traversals.gif", scale=2)
-        written += [out_dir / "traversals.png", out_dir / "traversals.gif"]
+            out["reconstructions"] = torch.stack([x, rec.cpu()])
+        out["traversals"] = model.traverse(x[:1], TRAVERSAL_STEPS, generator=gen).cpu()
+    return out
+
+
+def write_grids(model, dataset, out_dir: str | Path, seed: int = 0) -> list[Path]:
+    """Write :func:`grid_images` as samples.png, reconstructions.png (only for models with
+    one) and traversals.png (one row per code) and the traversals' animation traversals.gif
+    into ``out_dir``; returns the paths written."""
+    out_dir = Path(out_dir)
+    written = []
+    for name, images in grid_images(model, dataset, seed).items():
+        save_grid(images, out_dir / f"{name}.png", scale=2)
+        written.append(out_dir / f"{name}.png")
+        if name == "traversals":
+            save_traversal_gif(images, out_dir / "traversals.gif", scale=2)
+            written.append(out_dir / "traversals.gif")
     return written
 
 
@@ -495,9 +512,10 @@ class _TrainLog:
     def images(self, batch_size: int) -> int:
         return self.count * batch_size
 
-    def write(self, step: int, elapsed: float, images_per_s: float) -> None:
+    def write(self, step: int, elapsed: float, images_per_s: float) -> dict | None:
+        """Append the row of the steps since the last one; returns it (None when there were none)."""
         if not self.count:
-            return
+            return None
         row = {"step": step, "time": round(elapsed, 3), "images_per_s": round(images_per_s, 1)}
         row.update({k: v / self.count for k, v in self.sums.items()})
         new = self.fields is None
@@ -509,6 +527,7 @@ class _TrainLog:
                 w.writeheader()
             w.writerow(row)
         self.sums, self.count = {}, 0
+        return row
 
 
 class _BatchStream:
@@ -610,4 +629,5 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-__all__ = ["TrainingFailed", "default_run_dir", "fit", "load_run", "resolve_config", "train_run", "write_grids"]
+__all__ = ["TrainingFailed", "default_run_dir", "fit", "grid_images", "load_run", "resolve_config", "train_run",
+           "write_grids"]

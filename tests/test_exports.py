@@ -54,7 +54,9 @@ def _pdflatex(tmp_path, body: str, documentclass: str) -> str:
         pytest.skip("pdflatex is not installed (apt-get install texlive-latex-extra to run this check)")
     (tmp_path / "table.tex").write_text(body, encoding="ascii")
     (tmp_path / "doc.tex").write_text(
-        f"\\documentclass{documentclass}\n\\usepackage{{booktabs}}\n\\begin{{document}}\n"
+        f"\\documentclass{documentclass}\n\\usepackage{{booktabs}}\n"
+        + ("\\usepackage{graphicx}\n" if "\\resizebox" in body else "")  # a table scaled to the column
+        + "\\begin{document}\n"
         "\\input{table}\n\\end{document}\n"
     )
     proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "doc.tex"],

@@ -14,11 +14,12 @@ from disbench.io import write_json_atomic
 from disbench.leaderboard import build_leaderboard, export_leaderboard, headline_scores
 from disbench.results import ResultsStore, RunRecord
 
-# name -> (kind, supervision, mig per seed, fid per seed)
+# name -> (kind, supervision, mig per seed, fid per seed); beta is alone in its supervision group, so it is
+# ranked and tested only against itself (never crowned, although its FID is the lowest)
 ROWS = {
     "alpha": ("train", "none", [0.50, 0.54, 0.58], [30.0, 34.0, 32.0]),
     "beta": ("train", "factor labels", [0.20, 0.26, 0.23], [12.0, 16.0, 14.0]),
-    "gamma": ("train", "clamped batches", [0.40, 0.40, 0.40], [50.0, 50.0, 50.0]),
+    "gamma": ("train", "none", [0.40, 0.40, 0.40], [50.0, 50.0, 50.0]),
     "pca": ("sanity", "none", [0.90, 0.91, 0.92], None),
 }
 
@@ -67,8 +68,9 @@ def test_wide_csv_values_and_direction_aware_ranks(board, tmp_path):
     assert wide.loc["beta", "supervision"] == "factor labels" and wide.loc["beta", "model"] == "Beta"
     assert wide.loc["gamma", "mig_std"] == pytest.approx(0, abs=1e-12) and wide.loc["gamma", "mig_ci_low"] == pytest.approx(0.4)
     # higher MIG is better, lower FID is better; sanity rows are not ranked
-    assert wide["mig_rank"].to_dict() == pytest.approx({"alpha": 1, "beta": 3, "gamma": 2, "pca": math.nan}, nan_ok=True)
-    assert wide.loc[["alpha", "beta", "gamma"], "fid_rank"].tolist() == [2, 1, 3]
+    # ranks are within a supervision group: alpha and gamma ("none"), beta alone ("factor labels")
+    assert wide["mig_rank"].to_dict() == pytest.approx({"alpha": 1, "beta": 1, "gamma": 2, "pca": math.nan}, nan_ok=True)
+    assert wide.loc[["alpha", "beta", "gamma"], "fid_rank"].tolist() == [1, 1, 2]
     assert math.isnan(wide.loc["pca", "fid"])
 
 
@@ -102,13 +104,14 @@ def test_latex_compact_bold_winner_pm_and_note(board, tmp_path):
         assert cmd in tex
     caption = re.search(r"\\caption\{(.*)\}", tex).group(1)
     assert "dsprites" in caption and "quick training profile" in caption and "seeds 0, 1, 2" in caption
-    assert "significantly better than the runner-up" in caption
+    assert "significantly better than every other row of its supervision group" in caption
     rows = _latex_rows(tex)
     mig, fid = 1, 2
     assert rows["Alpha"][mig] == r"$\mathbf{.540}$" and rows["Alpha±"][mig] == r"{\tiny$\pm$.040}"
-    assert rows["Beta"][fid] == r"$\mathbf{14.00}$" and rows["Beta±"][fid] == r"{\tiny$\pm$2.00}"
+    assert rows["Beta"][fid] == r"$14.00$" and rows["Beta±"][fid] == r"{\tiny$\pm$2.00}"  # alone in its group
+    assert rows["Alpha"][fid] == r"$\mathbf{32.00}$"  # the best of the unsupervised rows
     bold = [name for name, cells in rows.items() for c in cells[1:] if r"\mathbf" in c]
-    assert sorted(bold) == ["Alpha", "Beta"]  # the significant winners, never a sanity row
+    assert sorted(bold) == ["Alpha", "Alpha"]  # the significant winners, never a sanity row
     assert rows["Pca"][mig] == "$.910$" and rows["Pca"][fid] == "---"
     note = tex.split(r"\end{tabular}")[1]
     assert "Beta (supervision: factor labels): beta\\_codes" in note
@@ -122,8 +125,8 @@ def test_markdown_bold_winner_and_pm(board, tmp_path):
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     assert header == ["Model", "Supervision", "Representation", "MIG ↑", "FID ↓"]
     cells = {r[0]: r for r in ([c.strip() for c in ln.strip("|").split("|")] for ln in lines[2:])}
-    assert cells["Alpha"][3] == "**0.540 ± 0.040**" and cells["Alpha"][4] == "32.00 ± 2.00"
-    assert cells["Beta"][4] == "**14.00 ± 2.00**" and cells["Beta"][2] == "beta\\_codes"
+    assert cells["Alpha"][3] == "**0.540 ± 0.040**" and cells["Alpha"][4] == "**32.00 ± 2.00**"
+    assert cells["Beta"][4] == "14.00 ± 2.00" and cells["Beta"][2] == "beta\\_codes"
     assert cells["Gamma"][3] == "0.400 ± 0.000"
     assert "seeds 0, 1, 2" in md
 
@@ -156,7 +159,8 @@ def test_single_seed_bolds_nothing_and_says_why(tmp_path):
     for text in (b.to_markdown(), tex, b.to_text()):
         assert "a single seed supports no ranking" in text
     assert b.wide()["mig_std"].isna().all() and not b.tidy["bold"].any()
-    assert set(b.tidy.loc[b.tidy.kind == "train", "verdict"]) == {"one seed"}
+    verdicts = b.tidy[(b.tidy.kind == "train") & (b.tidy.metric == "mig")].set_index("name")["verdict"]
+    assert set(verdicts.drop("beta")) == {"one seed"} and verdicts["beta"] == "one row"  # beta: alone in its supervision
 
 
 def test_fid_units_in_the_header_only_for_standardised_features():
@@ -220,3 +224,82 @@ def test_caption_and_tidy_record_the_data_source_and_scikit_learn():
     assert "Gaussian TC" in board.to_text()
     old = build_leaderboard(records())  # runs scored before provenance was recorded: nothing claimed
     assert "Data:" not in old.tables()[0].caption
+
+
+def test_mean_not_median_in_every_view(tmp_path):
+    # issue 26.3: seeds [0.1, 0.2, 0.9] have mean 0.4 (median 0.2): the tidy table, the wide CSV and the
+    # Markdown cell show 0.4, and the 95% CI is centred on it (std = sqrt(0.38 / 2) = 0.4359)
+    b = build_leaderboard(records({"alpha": ("train", "none", [0.1, 0.2, 0.9], None)}))
+    row = b.tidy.set_index("name").loc["alpha"]
+    assert row["mean"] == pytest.approx(0.4) and row["std"] == pytest.approx(math.sqrt(0.38 / 2))
+    assert (row["ci_low"] + row["ci_high"]) / 2 == pytest.approx(0.4)
+    assert row["ci_high"] - 0.4 == pytest.approx(4.302653 * math.sqrt(0.38 / 2) / math.sqrt(3), abs=1e-5)
+    export_leaderboard(b, tmp_path / "lb.csv", "csv")
+    wide = pd.read_csv(tmp_path / "lb.csv").set_index("name")
+    assert wide.loc["alpha", "mig"] == pytest.approx(0.4)
+    assert (wide.loc["alpha", "mig_ci_low"] + wide.loc["alpha", "mig_ci_high"]) / 2 == pytest.approx(0.4)
+    assert pd.read_csv(tmp_path / "lb.tidy.csv")["mean"].tolist() == pytest.approx([0.4])
+    assert "| 0.400 ± 0.436 |" in b.to_markdown()
+
+
+def test_a_missing_seed_is_marked_in_every_view_and_never_bold(tmp_path):
+    # issue 22.1: one NaN seed made mean/CI/rank NaN in the table while the row could still be bold; now
+    # the statistics are over the finite seeds (as the test uses them), the row is marked ‡ and not bold
+    rows = {"alpha": ("train", "none", [0.90, math.nan, 0.92, 0.91], None),
+            "beta": ("train", "none", [0.10, 0.11, 0.12, 0.13], None)}  # fmt: skip
+    b = build_leaderboard(records(rows))
+    t = b.tidy.set_index("name")
+    assert t.loc["alpha", "mean"] == pytest.approx(0.91) and (t.loc["alpha", "n"], t.loc["alpha", "missing"]) == (3, 1)
+    assert (t.loc["alpha", "ci_low"] + t.loc["alpha", "ci_high"]) / 2 == pytest.approx(0.91)
+    assert t.loc["alpha", "rank"] == 1 and not t["bold"].any() and t.loc["alpha", "verdict"] == "missing seed"
+    assert t.loc["beta", "missing"] == 0
+    assert "0.910 ± 0.010 † ‡" in b.to_markdown() and "‡: some seed has no score (NaN)" in b.to_markdown()
+    assert r"$.910^{\dagger\ddagger}$" in b.to_latex() and r"\mathbf" not in b.to_latex()
+    assert "‡" in b.to_html() and "<b>" not in b.to_html().split("<tbody>")[1]
+    assert b.wide().set_index("name").loc["alpha", "mig_missing"] == 1
+    # a seed scored for one metric but not for another is missing in the other
+    recs = records({"alpha": ("train", "none", [0.5, 0.6, 0.7], [30.0, 31.0, 32.0]),
+                    "beta": ("train", "none", [0.1, 0.2, 0.3], [40.0, 41.0, 42.0])})  # fmt: skip
+    del next(r for r in recs if r.run_id == "alpha-s2").metrics["fid"]
+    fid = build_leaderboard(recs).tidy.query("metric == 'fid'").set_index("name")
+    assert (fid.loc["alpha", "missing"], fid.loc["alpha", "n"], fid.loc["alpha", "seeds"]) == (1, 2, "0,1,2")
+    assert fid.loc["alpha", "mean"] == pytest.approx(30.5) and not fid["bold"].any()
+
+
+def test_bold_never_crosses_supervision_groups():
+    # beta (factor labels) has by far the best MIG, but it is alone in its supervision group: the
+    # unsupervised rows are compared among themselves only, and alpha is their significant winner
+    rows = {"alpha": ("train", "none", [0.50, 0.54, 0.58], None),
+            "gamma": ("train", "none", [0.10, 0.12, 0.11], None),
+            "beta": ("train", "factor labels", [0.90, 0.91, 0.92], None)}  # fmt: skip
+    t = build_leaderboard(records(rows)).tidy.set_index("name")
+    assert t["bold"].to_dict() == {"alpha": True, "gamma": False, "beta": False}
+    assert t["rank"].to_dict() == {"alpha": 1, "gamma": 2, "beta": 1}
+    assert t.loc["beta", "verdict"] == "one row" and math.isnan(t.loc["alpha", "p_vs_best"])
+    same = {**rows, "beta": ("train", "none", [0.90, 0.91, 0.92], None)}
+    assert build_leaderboard(records(same)).tidy.set_index("name")["bold"].to_dict() == {
+        "alpha": False, "gamma": False, "beta": True}
+
+
+def test_a_metric_variant_labels_every_output(tmp_path):
+    # issue 22.2: DCI-ES's explicitness exists in two forms; the header, caption, LaTeX and CSV say which ran
+    recs = records()
+    for r in recs:
+        if r.metrics:
+            r.metrics.update({"dci_es": 0.5 + 0.01 * r.seed, "dci_es.variant": "paper"})
+    b = build_leaderboard(recs)
+    assert "DCI-ES E (paper) ↑" in b.to_markdown() and "<th>DCI-ES E (paper) ↑</th>" in b.to_html()
+    assert "DCI-ES E (paper) ↑" in b.to_text()
+    assert r"$E$$_\mathrm{paper}$" in b.to_latex()
+    assert "DCI-ES E variant: paper — E = 1 − area under the loss–capacity curve" in b.tables()[0].caption
+    export_leaderboard(b, tmp_path / "lb.csv", "csv")
+    assert set(pd.read_csv(tmp_path / "lb.csv")["dci_es_variant"]) == {"paper"}
+    assert set(pd.read_csv(tmp_path / "lb.tidy.csv").query("metric == 'dci_es'")["variant"]) == {"paper"}
+    # rows scored with different variants are never compared, and the header names both
+    for r in recs:
+        if r.metrics and r.name == "gamma":
+            r.metrics["dci_es.variant"] = "authors_script"
+    mixed = build_leaderboard(recs)
+    assert "DCI-ES E (authors\\_script/paper) ↑" in mixed.to_markdown()
+    t = mixed.tidy[mixed.tidy.metric == "dci_es"].set_index("name")
+    assert t.loc["gamma", "verdict"] == "one row" and t.loc["gamma", "rank"] == 1

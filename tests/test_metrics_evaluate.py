@@ -233,6 +233,8 @@ def test_field_metrics_by_name_with_provenance_and_the_classifier_named(ds):
     for name in names:
         assert np.isfinite(r[name]), name
     assert r["irs"] == pytest.approx(1.0, abs=0.02) and r["dci_es.size"] == 1.0
+    assert r["dci_es.variant"] == "paper" and r["dci_es"] == r["dci_es.explicitness_paper"]  # the JSON names it
+    assert r["metric_settings"]["dci_es"]["variant"] == "paper"
     assert r["beta_vae.classifier"] == r["modularity.classifier"] == "study"
     assert r["metric_settings"]["beta_vae"]["classifier"] == "study"
     assert r["dataset.source"] == "procedural" and r["dataset.name"] == "tiny"

@@ -178,6 +178,39 @@ def test_explicitness_hand_computed():
         explicitness_from_curve([1, 1, 2], [0, 0, 0], 0.5)
 
 
+def test_dci_es_explicitness_variants_by_hand():
+    # issue 22.2: losses [.5, .3, .1, .05, .05] at depths 1, 2, 3, 4, 6, baseline .8.
+    # paper (Sec. 4, l* = 0): area = (.8/2)1 + (.4/2)1 + (.15/2)1 + (.1/2)2 = .775, Z = 5 x .8 = 4 -> 1 - .775/4
+    # authors' script: above the minimum .05 the losses are [.45, .25, .05, 0, 0]: area = .35 + .15 + .025 + 0
+    # = .525, doubled: 1 - 2 x .525 / 4
+    depths, losses = [1, 2, 3, 4, 6], [0.5, 0.3, 0.1, 0.05, 0.05]
+    assert explicitness_from_curve(depths, losses, 0.8) == pytest.approx(0.80625)
+    assert explicitness_from_curve(depths, losses, 0.8, variant="paper") == pytest.approx(0.80625)
+    assert explicitness_from_curve(depths, losses, 0.8, variant="authors_script") == pytest.approx(0.7375)
+    # a curve flat at the baseline: nothing can be read from the codes; the paper gives 0, the script 1
+    assert explicitness_from_curve(depths, [0.8] * 5, 0.8) == pytest.approx(0.0)
+    assert explicitness_from_curve(depths, [0.8] * 5, 0.8, variant="authors_script") == pytest.approx(1.0)
+    with pytest.raises(InvalidInputError, match="unknown explicitness variant"):
+        explicitness_from_curve(depths, losses, 0.8, variant="script")
+
+
+def test_dci_es_result_names_its_variant():
+    rng = np.random.default_rng(3)
+    f = rng.integers(0, 4, size=(300, 2))
+    codes = f + rng.normal(0, 0.8, f.shape)
+    out = dci_es_from_codes(codes[:200], f[:200], codes[200:], f[200:], depths=(1, 3), n_jobs=1)
+    assert out["variant"] == "paper" and out["score"] == out["explicitness"] == out["explicitness_paper"]
+    # the per-factor curves recomputed by hand under the script's definition
+    script = np.mean([explicitness_from_curve((1, 3), np.array(out["test_error"])[:, k], out["baseline_error"][k],
+                                              variant="authors_script") for k in range(2)])  # fmt: skip
+    assert out["explicitness_authors_script"] == pytest.approx(script)
+    other = dci_es_from_codes(codes[:200], f[:200], codes[200:], f[200:], depths=(1, 3), n_jobs=1,
+                              variant="authors_script")  # fmt: skip
+    assert other["variant"] == "authors_script" and other["score"] == pytest.approx(script)
+    with pytest.raises(InvalidInputError, match="unknown explicitness variant"):
+        dci_es_from_codes(codes[:200], f[:200], codes[200:], f[200:], depths=(1, 3), variant="nope")
+
+
 def test_dci_es_perfect_and_noise_codes():
     rng = np.random.default_rng(7)
     f = rng.integers(0, 4, size=(600, 2))

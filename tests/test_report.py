@@ -70,6 +70,21 @@ def test_report_has_seed_strips_and_cd_diagram(tmp_path):
     assert "Friedman test p = " in page and "Nemenyi critical difference CD = " in page
 
 
+def test_cd_diagram_never_ranks_across_supervision(tmp_path):
+    # three trained models, one of them weakly supervised: the unsupervised pair is too small for a
+    # diagram and no diagram mixes the two supervision groups (issue 22.1, cross-team decision 4)
+    store = make_store(tmp_path / "res", WIDE_RUNS)
+    for r in store.records():
+        if r.name == "delta":
+            spec = {**r.spec, "supervision": "paired observations, 1 changed factor"}
+            store.write_spec(spec)
+            store.sync(r.run_id)
+    records = store.records()
+    assert {r.spec["supervision"] for r in records if r.name == "delta"} == {"paired observations, 1 changed factor"}
+    page = render_report(records, run_root=store.root)
+    assert "critical-difference diagram" not in re.findall(r'<img alt="([^"]*)"', page)
+
+
 def test_report_fits_a_1400px_window_in_chromium(tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if chromium is None:

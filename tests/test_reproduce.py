@@ -113,3 +113,78 @@ def test_entries_not_rechecked_say_so_in_the_table(setup, tmp_path):
     assert table.set_index("preset").loc["a", "note"] == "not re-checked: from memory"
     md = files["md"].read_text()
     assert "Table 2 (not re-checked)" in md and md.count("not re-checked") == 1  # b's entry has no note
+
+
+def _record(name, dataset, seed, metrics, profile="paper"):
+    from disbench.results import RunRecord
+
+    return RunRecord(run_id=f"{name}-{dataset}-{seed}", kind="train", name=name, model="beta_vae", dataset=dataset,
+                     profile=profile, seed=seed, state="completed", spec={}, metrics=metrics)  # fmt: skip
+
+
+def test_runs_of_another_dataset_are_never_pooled_into_a_paper_row():
+    # issue 26.6: one preset reports MIG on two datasets; each row reads only its own dataset's runs
+    from disbench.reproduce import comparison_table
+
+    entries = [{"paper": "p", "preset": "a", "display_name": "A", "dataset": d, "metric": "mig", "value": v,
+                "std": 0.05, "profile_steps": {"paper": 1000}} for d, v in (("dsprites", 0.4), ("shapes3d", 0.6))]
+    records = ([_record("a", "dsprites", s, {"mig": m, "metric_preset": "default"}) for s, m in enumerate([0.30, 0.32])]
+               + [_record("a", "shapes3d", s, {"mig": m, "metric_preset": "default"})
+                  for s, m in enumerate([0.70, 0.74, 0.78])]
+               + [_record("b", "dsprites", 0, {"mig": 0.9, "metric_preset": "default"})]  # another preset
+               + [_record("a", "dsprites", 9, {"mig": 0.9, "metric_preset": "quick"}, profile="quick")])  # fmt: skip
+    table = comparison_table(entries, records, profile="paper").set_index("dataset")
+    assert table.loc["dsprites", "disbench_mean"] == pytest.approx(0.31) and table.loc["dsprites", "n_seeds"] == 2
+    assert table.loc["shapes3d", "disbench_mean"] == pytest.approx(0.74) and table.loc["shapes3d", "n_seeds"] == 3
+    assert table.loc["shapes3d", "delta"] == pytest.approx(0.14)
+
+
+def test_verdict_per_row():
+    from disbench.reproduce import verdict
+
+    e = {"value": 0.80, "std": 0.01, "profile_steps": {"quick": 10, "paper": 300000}}
+    assert verdict(e, 0.815, "paper", "default").startswith("inside the paper's spread")  # |Δ| 0.015 <= 2σ = 0.02
+    assert verdict(e, 0.83, "paper", "default").startswith("outside the paper's spread")
+    assert verdict(e, 0.80, "quick", "quick") == "not comparable: quick profile (10 steps) vs the paper's (300000 steps)"
+    assert verdict(e, 0.80, "paper", "quick").startswith("not comparable: the quick metric preset")
+    assert verdict(e, math.nan, "", "") == "not comparable: no completed run scored this metric"
+    assert verdict({**e, "not_comparable": "another DCI"}, 0.80, "paper", "default") == "not comparable: another DCI"
+    assert verdict({"value": 0.8}, 0.9, "paper", "default") == "no spread reported"
+    # "± 0.00" printed: the std is below the last digit's half, the spread at least 2 x 0.005
+    zero = {"value": 0.82, "std": 0.0, "resolution": 0.005}
+    assert verdict(zero, 0.829, "paper", "default").startswith("inside")
+    assert verdict(zero, 0.84, "paper", "default").startswith("outside")
+
+
+def test_the_table_prints_protocol_and_verdict_beside_each_delta(setup, tmp_path):
+    d = tmp_path / "baselines"
+    text = PRESET.format(name="a", paper="smith2020", value=0.4) + 'protocol = "disbench mig on 10,000 points"\n'
+    (d / "a.toml").write_text(text)
+    table, files = reproduce("smith2020", profile="quick", out=tmp_path / "res", progress=False, echo=lambda m: None)
+    row = table.set_index("preset").loc["a"]
+    assert row["protocol"] == "disbench mig on 10,000 points"
+    assert row["verdict"] == "not comparable: quick profile (10 steps) vs the paper's (1000 steps)"
+    md = files["md"].read_text()
+    rows = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in md.splitlines() if ln.startswith("|")]
+    assert rows[0][-3:] == ["Δ", "Protocol", "Verdict"]
+    a_row = next(r for r in rows if r[0] == "a")
+    assert a_row[-2:] == ["disbench mig on 10,000 points", row["verdict"]] and a_row[-3] == "-0.05"
+
+
+def test_shipped_entries_state_their_protocol_and_lin2020_scores_on_the_fitted_data():
+    # issue 22.3: every [[reported]] entry says what disbench computes; Lin et al.'s metric.py fits and scores
+    # explicitness, the β-VAE and the FactorVAE metric on the same data, so their rows read the train outputs
+    from disbench.metrics.evaluate import SPECS
+    from disbench.reproduce import reported_entries
+
+    entries = reported_entries()
+    assert entries and all(e.get("protocol") for e in entries), [e["preset"] for e in entries if not e.get("protocol")]
+    assert not [e for e in entries if e.get("note", "").startswith("not re-checked")]  # verified or removed
+    for e in entries:
+        assert e["metric"].split(".")[0] in SPECS, e
+    lin = {(e["preset"], e["metric"]) for e in reported_entries("lin2020")}
+    for preset in ("infogan", "infogan_cr"):
+        assert (preset, "modularity.explicitness_train") in lin and (preset, "modularity.explicitness") not in lin
+        assert (preset, "beta_vae.train_accuracy") in lin and (preset, "factor_vae.train_accuracy") in lin
+    not_comparable = {(e["preset"], e["metric"]) for e in reported_entries("lin2020") if e.get("not_comparable")}
+    assert not_comparable == {(p, m) for p in ("infogan", "infogan_cr") for m in ("dci", "sap")}

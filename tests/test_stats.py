@@ -65,6 +65,96 @@ def test_overlapping_seeds_give_ties_not_a_winner():
     assert eq.winner is None and eq.tied == {"a", "b"}
 
 
+def _welch(a, b) -> float:
+    """Welch's two-sided p-value straight from scipy (the independent reference of these tests)."""
+    from scipy import stats as scipy_stats
+
+    return float(scipy_stats.ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def test_bold_needs_the_best_to_beat_every_row_even_a_noisy_third():
+    # issue 22.1: the top beats the runner-up (raw p 2.6e-4) but not the noisy third (raw p 0.85);
+    # the old rule (top vs runner-up only) made it bold although its adjusted p against the third is 0.85
+    top, runner_up, noisy = [0.90, 0.91, 0.92], [0.80, 0.81, 0.82], [0.0, 0.6, 1.8]
+    v = stats.compare_rows({"top": top, "runner_up": runner_up, "noisy": noisy})
+    assert v.winner is None and v.reason == "not significant"
+    assert v.tied == {"top", "noisy"}  # the runner-up is significantly worse, the noisy row is not
+    # Holm over the k - 1 = 2 comparisons with the best: 2 x the smaller raw p, then the larger raw p
+    assert v.p_vs_top("runner_up") == pytest.approx(2 * _welch(top, runner_up))
+    assert v.p_vs_top("noisy") == pytest.approx(_welch(top, noisy))
+
+
+def test_rows_that_do_not_matter_cannot_take_the_bold():
+    # issue 22.1: top vs runner-up raw p = 0.0196; three clearly worse rows, close to each other. Holm over
+    # all ten pairs (the old family) raised it to 0.078 and took the bold; over the four comparisons with
+    # the best it stays 0.0196 (the largest p of the family, Holm factor 1)
+    top, runner_up = [0.60, 0.62, 0.64], [0.55, 0.56, 0.57]
+    worse = {"w0": [0.10, 0.11, 0.12], "w1": [0.10, 0.115, 0.13], "w2": [0.105, 0.11, 0.125]}
+    alone = stats.compare_rows({"top": top, "runner_up": runner_up})
+    crowded = stats.compare_rows({"top": top, "runner_up": runner_up, **worse})
+    assert alone.winner == crowded.winner == "top" and crowded.reason == "significant"
+    assert crowded.p_vs_top("runner_up") == pytest.approx(_welch(top, runner_up)) == pytest.approx(0.019620, abs=1e-6)
+
+
+def test_a_row_with_a_missing_seed_is_marked_and_never_bold():
+    # issue 22.1: the NaN seed is dropped for the test (as aggregate drops it for the mean), the row is
+    # marked incomplete and cannot be crowned even when it clearly has the best mean
+    v = stats.compare_rows({"a": [0.90, 0.91, np.nan, 0.92], "b": [0.10, 0.11, 0.12, 0.13]})
+    assert v.incomplete == {"a"} and v.top == "a" and v.winner is None and v.reason == "missing seed"
+    assert v.p_vs_top("b") == pytest.approx(_welch([0.90, 0.91, 0.92], [0.10, 0.11, 0.12, 0.13]))
+    # an incomplete row that is not the best does not stop a complete best from winning
+    w = stats.compare_rows({"a": [0.90, 0.91, 0.92], "b": [0.10, np.nan, 0.12]})
+    assert w.winner == "a" and w.incomplete == {"b"}
+
+
+def test_differences_below_the_resolution_or_the_noise_floor_are_never_significant():
+    # issue 22.1: two constant rows 1e-7 apart gave p = 0 and a bold winner
+    v = stats.compare_rows({"a": [0.5, 0.5, 0.5], "b": [0.5 + 1e-7] * 3})
+    assert v.winner is None and v.tied == {"a", "b"} and v.p_vs_top("a") == 1.0
+    assert float(stats.RESOLUTION_TEXT) == stats.RESOLUTION  # the caption prints the rule's value
+    assert stats.below_floor([0.5] * 3, [0.5 + 1e-7] * 3) and not stats.below_floor([0.5] * 3, [0.5 + 1e-5] * 3)
+    assert stats.compare_rows({"a": [0.5, 0.5, 0.5], "b": [0.5 + 1e-5] * 3}).winner == "b"  # above the resolution
+    # a clear Welch difference (0.05, p = 6e-4) within the metric's own noise (std 0.06 over metric seeds)
+    a, b = [0.60, 0.61, 0.62], [0.55, 0.56, 0.57]
+    assert stats.compare_rows({"a": a, "b": b}).winner == "a"
+    quiet = stats.compare_rows({"a": a, "b": b}, noise_std={"a": 0.01, "b": math.nan})
+    assert quiet.winner == "a"
+    noisy = stats.compare_rows({"a": a, "b": b}, noise_std={"a": 0.01, "b": 0.06})
+    assert noisy.winner is None and noisy.tied == {"a", "b"} and noisy.p_vs_top("b") == 1.0
+    with pytest.raises(InvalidInputError):
+        stats.compare_rows({"a": a, "b": b}, resolution=-1)
+
+
+def test_holm_over_the_comparisons_with_the_best_changes_the_verdict():
+    # issue 26.2 under the new rule: a = [.60, .62, .64], b = [.59, .61, .63], c = [.55, .56, .57].
+    # raw p(a, b) = 0.5734, raw p(a, c) = 0.0196; Holm over the k - 1 = 2 comparisons: p(a, c) = 2 x 0.0196
+    # = 0.0392 (< 0.05: c is significantly worse), p(a, b) = max(0.0392, 0.5734) = 0.5734
+    a, b, c = [0.60, 0.62, 0.64], [0.59, 0.61, 0.63], [0.55, 0.56, 0.57]
+    v = stats.compare_rows({"a": a, "b": b, "c": c})
+    assert v.winner is None and v.tied == {"a", "b"}
+    assert _welch(a, c) == pytest.approx(0.019620, abs=1e-6)
+    assert v.p_vs_top("c") == pytest.approx(2 * _welch(a, c)) == pytest.approx(0.039240, abs=1e-6)
+    assert v.p_vs_top("b") == pytest.approx(_welch(a, b)) == pytest.approx(0.573392, abs=1e-6)
+    # a case where the correction changes the tie set: raw p 0.0376 and 0.0334 are each below 0.05, but
+    # Holm gives both 2 x 0.0334 = 0.0668, so both are tied with the best (without Holm: neither)
+    top = np.array([0.60, 0.62, 0.64])
+    w = stats.compare_rows({"a": top, "b": top - 0.050, "c": top - 0.052})
+    assert _welch(top, top - 0.050) < 0.05 and _welch(top, top - 0.052) < 0.05
+    assert w.tied == {"a", "b", "c"} and w.p_vs_top("b") == pytest.approx(2 * _welch(top, top - 0.052))
+
+
+def test_bold_rule_alpha_is_005():
+    # two rows 0.048 apart (raw p 0.0424) are bold at the rule's alpha; 0.045 apart (p 0.0511) are not
+    top = np.array([0.60, 0.62, 0.64])
+    assert stats.ALPHA == 0.05
+    assert _welch(top, top - 0.048) == pytest.approx(0.042415, abs=1e-5)
+    assert _welch(top, top - 0.045) == pytest.approx(0.051076, abs=1e-5)
+    assert stats.compare_rows({"a": top, "b": top - 0.048}).winner == "a"
+    assert stats.compare_rows({"a": top, "b": top - 0.045}).winner is None
+    assert stats.compare_rows({"a": top, "b": top - 0.048}, alpha=0.01).winner is None
+    assert "α = 0.05" in stats.RULE and "k − 1 comparisons with the best" in stats.RULE
+
+
 def test_one_seed_or_one_row_claims_nothing():
     v = stats.compare_rows({"a": [0.9], "b": [0.1, 0.2]})
     assert (v.winner, v.tied, v.reason, v.top) == (None, frozenset(), "one seed", "a")

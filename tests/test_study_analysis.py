@@ -92,7 +92,7 @@ def synthetic(seeds=(0, 1)) -> tuple[StudyPlan, list[RunRecord]]:
         for value in values:
             for seed in seeds:
                 rid = f"{method}-{value:g}-s{seed}"
-                grid.append([rid, method, display, "none", "posterior mean", key, value, "dsprites", seed])
+                grid.append([rid, method, display, "none", "posterior mean", key, value, "dsprites", seed, None])
                 mig = value + (1.0 if seed % 2 else -1.0)  # value 1: {0, 2}, value 4: {3, 5} for seeds 0, 1
                 records.append(RunRecord(run_id=rid, kind="train", name=method, model=method, dataset="dsprites",
                                          profile="quick", seed=seed, state="completed",

@@ -14,7 +14,7 @@ from disbench import data
 from disbench.cli import main
 from disbench.data.base import GroundTruthDataset
 from disbench.device import resolve_device
-from disbench.errors import InvalidInputError, MissingFileError, UnknownNameError
+from disbench.errors import InvalidInputError, MissingFileError, UnknownConfigKeyError, UnknownNameError
 from disbench.models.beta_vae import BetaVAE
 from disbench.train import TrainingFailed, load_run, resolve_config, train_run
 
@@ -153,8 +153,8 @@ def test_config_mismatch_and_bad_arguments(tmp_path):
     run(tmp_path / "r", steps=3)
     with pytest.raises(InvalidInputError, match="different config"):
         run(tmp_path / "r", steps=4)
-    with pytest.raises(InvalidInputError, match="cannot override"):
-        run(tmp_path / "x", lr=0.1)
+    with pytest.raises(UnknownConfigKeyError, match="unknown key 'lr'; valid keys: steps, .*model.lr"):
+        run(tmp_path / "x", lr=0.1)  # a model key is model.lr (overrides={"model": {"lr": ...}})
     with pytest.raises(UnknownNameError, match="valid presets"):
         train_run("nope", out_dir=tmp_path / "n")
     with pytest.raises(UnknownNameError, match="valid profiles"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import click
 
@@ -58,11 +59,26 @@ def cli():
     """disbench: disentanglement baselines, metrics and leaderboards."""
 
 
+#: warnings the CLI prints as one line "disbench: warning: ..." (the user's to act on, not code's)
+USER_WARNINGS = ("ProceduralFallbackWarning",)
+
+
 def main(argv=None) -> int:
-    """Entry point: run the CLI; user errors print one line and exit with code 2."""
+    """Entry point: run the CLI; user errors print one line and exit with code 2; the
+    :data:`USER_WARNINGS` print as one line each."""
     try:
-        # without standalone mode click returns ctx.exit()'s code (or the command's return value)
-        rv = cli.main(args=argv, prog_name="disbench", standalone_mode=False)
+        with warnings.catch_warnings():  # restores showwarning afterwards
+            default = warnings.showwarning
+
+            def show(message, category, filename, lineno, file=None, line=None):
+                if category.__name__ in USER_WARNINGS:
+                    click.echo(f"disbench: warning: {message}", err=True)
+                else:
+                    default(message, category, filename, lineno, file, line)
+
+            warnings.showwarning = show
+            # without standalone mode click returns ctx.exit()'s code (or the command's return value)
+            rv = cli.main(args=argv, prog_name="disbench", standalone_mode=False)
     except DisbenchError as e:
         click.echo(f"disbench: error: {e}", err=True)
         return 2

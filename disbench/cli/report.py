@@ -18,4 +18,4 @@ def command(results_dir, out):
 
     store = ResultsStore(results_dir, create=False)
     records = store.records()
-    click.echo(f"wrote {write_report(records, out, run_root=store.root, sections=report_sections(records))}")
+    click.echo(f"wrote {write_report(records, out, run_root=store.root, sections=report_sections(records, store.root))}")

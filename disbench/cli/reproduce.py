@@ -17,7 +17,8 @@ from disbench.cli.run import ListOptionsCommand, executor_options, make_executor
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
 @executor_options
 def command(paper, profile, seeds, device, out, progress, executor_name, workers, address, retries):
-    """Train what PAPER's reported numbers need; print paper value, disbench mean ± std and delta."""
+    """Train what PAPER's reported numbers need; print paper value, disbench mean ± std, delta, the
+    protocol beside it and a verdict per row (inside / outside the paper's spread, or not comparable)."""
     from disbench.reproduce import reproduce
 
     reproduce(paper, profile=profile, seeds=parse_seeds(seeds), out=out, device=device,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 # options that take several space-separated values: --seeds 0 1 2
-LIST_OPTIONS = ("--models", "--encoders", "--generators", "--datasets", "--seeds", "--metrics")
+LIST_OPTIONS = ("--models", "--encoders", "--generators", "--datasets", "--seeds", "--metrics", "--model-num")
 
 
 def expand_list_options(args: list[str], names) -> list[str]:
@@ -88,6 +90,29 @@ def executor_options(f):
     return f
 
 
+def override_options(sweep: bool = True):
+    """The ``--set KEY=VALUE`` (and, with ``sweep``, ``--sweep KEY=V1,V2``) options (repeatable;
+    :mod:`disbench.overrides`)."""
+
+    def decorate(f):
+        if sweep:
+            f = click.option("--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2,...",
+                             help="Run every value (repeatable: the Cartesian product), an ad-hoc study; "
+                                  "keys as --set.")(f)  # fmt: skip
+        return click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                            help="Change the preset profile (repeatable): model.<field> (model.beta=8) or "
+                                 "steps, batch_size, checkpoint_every, log_every, precision; values are TOML.")(f)  # fmt: skip
+
+    return decorate
+
+
+def track_option(f):
+    """The ``--track tensorboard|mlflow|wandb`` option (repeatable; :mod:`disbench.tracking`)."""
+    return click.option("--track", "track", multiple=True, type=click.Choice(["tensorboard", "mlflow", "wandb"]),
+                        help="Log losses, image grids, config and scores to an experiment tracker (repeatable); "
+                             'needs pip install "disbench[<tracker>]".')(f)  # fmt: skip
+
+
 def make_executor(executor_name: str, workers: int, address: str | None, retries: int):
     from disbench.executors import LocalExecutor, RayExecutor
 
@@ -117,17 +142,22 @@ def make_executor(executor_name: str, workers: int, address: str | None, retries
 @click.option("--sanity/--no-sanity", default=True, show_default=True,
               help="Also score the sanity rows (ground truth, PCA, ICA, raw pixels).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show the progress bar.")
+@override_options()
+@track_option
 @executor_options
 def command(models, encoders, generators, datasets, seeds, profile, metrics, device, out, sanity, progress,
-            executor_name, workers, address, retries):  # fmt: skip
+            sets, sweeps, track, executor_name, workers, address, retries):  # fmt: skip
     """Train and score baselines; print the leaderboard; write CSV, LaTeX, Markdown, HTML and a report.
 
     \b
     Example:
       disbench run --models all --seeds 0 1 2 --profile quick --out results/
       disbench run --models ./my_method.toml beta_vae --encoders mine=my_pkg.enc:encode
+      disbench run --models beta_vae --set model.beta=8 --sweep steps=1000,2000
+      disbench run --models beta_vae --track tensorboard   # then: tensorboard --logdir results/runs
     Completed runs are skipped, interrupted ones resumed, failed ones retried.
     """
+    from disbench.overrides import parse_set, parse_sweep
     from disbench.runner import run_benchmark
 
     metric_names = split_values(metrics)
@@ -138,13 +168,20 @@ def command(models, encoders, generators, datasets, seeds, profile, metrics, dev
                                                                            if n == "default" else [n])))
     rows = parse_encoders(encoders, "--encoders")
     model_names = split_values(models) or ([] if rows else ["all"])
-    result = run_benchmark(
+    sweep = parse_sweep(sweeps)
+    job = run_benchmark
+    if sweep:  # an ad-hoc study: the same job, its grid analysed
+        from disbench.study import run_sweep
+
+        job = functools.partial(run_sweep, sweep=sweep)
+    result = job(
         model_names, split_values(datasets), parse_seeds(seeds), profile,
         None if metric_names == ["default"] else metric_names,
         out=out, device=device, executor=make_executor(executor_name, workers, address, retries),
         sanity=sanity, progress=progress, echo=click.echo, encoders=rows,
-        generators=parse_encoders(generators, "--generators"),
+        generators=parse_encoders(generators, "--generators"), overrides=parse_set(sets), track=track,
     )  # fmt: skip
+    result = result[0] if isinstance(result, tuple) else result
     if result.failed:
         raise click.ClickException(
             f"{len(result.failed)} run(s) failed; see `disbench results list {out} --state failed`"

@@ -21,6 +21,7 @@ same datasets.
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Callable
 
 from disbench.data.base import GroundTruthDataset
@@ -77,4 +78,49 @@ def load(name: str, source: str | None = None, **options) -> GroundTruthDataset:
     return loader(name, source, **options)
 
 
-__all__ = ["DATASETS", "GroundTruthDataset", "get_loader", "load"]
+class ProceduralFallbackWarning(UserWarning):
+    """A profile asked for the published file (``data_source = "auto"``) and it is absent: the
+    run uses disbench's procedural render instead."""
+
+
+_warned: set[str] = set()
+
+
+def resolve_source(name: str, source: str | None) -> str | None:
+    """The concrete source ``source`` stands for on this machine: ``"auto"`` becomes ``"file"``
+    when dataset ``name``'s published file is in the data cache (``disbench datasets download
+    NAME``; a variant's is its base's) or the dataset has no other source, else
+    ``"procedural"`` — with ONE :class:`ProceduralFallbackWarning` per dataset and process
+    naming the download command. Other values (and None: the dataset's default) are returned
+    unchanged.
+
+    Raises:
+        UnknownNameError: unknown dataset or source.
+        InvalidInputError: a source the dataset's manifest does not list.
+    """
+    from disbench.data.manifest import data_files, manifest
+
+    if source is None:
+        get_loader(name)  # checks the name
+        return None
+    check_source(name, source)
+    if source != "auto":
+        return source
+    sources = manifest(name).sources
+    if "procedural" not in sources:
+        return "file"
+    if "file" in sources and all(f.path().is_file() for f in data_files(name)):
+        return "file"
+    if name not in _warned:
+        _warned.add(name)
+        base = manifest(name).base or name
+        warnings.warn(
+            f"{name}: the published file is not in the data cache, so these runs use disbench's procedural "
+            f"render (not the published {base} file the reference used; scores record dataset.source = "
+            f"'procedural'); run `disbench datasets download {base}` to train on the published file",
+            ProceduralFallbackWarning, stacklevel=2,
+        )
+    return "procedural"
+
+
+__all__ = ["DATASETS", "GroundTruthDataset", "ProceduralFallbackWarning", "get_loader", "load", "resolve_source"]

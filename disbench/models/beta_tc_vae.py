@@ -11,8 +11,11 @@ total correlation TC = KL(q(z) || Π_j q(z_j)) and dimension-wise KL; β-TCVAE w
 TC is estimated on the batch by minibatch-weighted sampling (Chen et al. 2018, Sec. 3.1, Eq. S5):
 log q(z_j) ≈ logsumexp_i log q(z_j | x_i) − log B, and the same per dimension for the product
 of marginals (:func:`total_correlation`). The paper's normaliser is log(N·M) (dataset size N);
-disentanglement_lib drops it. The constant does not change any gradient; disbench keeps log B so
-that the logged ``tc`` is 0 when the aggregate posterior is exactly factorised.
+disentanglement_lib drops it (``methods/unsupervised/vae.py``, ``total_correlation``, lines
+382-418 at commit 76f41e39). The constant does not change any gradient. The loss and the logged
+``tc`` use disentanglement_lib's quantity, :func:`total_correlation` − (d − 1)·log B, so a log
+compared with dlib's reads the same number; ``tc_mws`` is the log-B-normalised estimate
+(:func:`total_correlation`), 0 when the aggregate posterior is exactly factorised.
 
 Representation (``encode``): the posterior mean μ(x).
 """
@@ -71,6 +74,9 @@ class BetaTCVAE(BetaVAE):
     config_class = BetaTCVAEConfig
 
     def regularizer(self, kl, mu, logvar, z, step):
-        """KL + (β − 1)·TC (Chen et al. 2018, Eq. 4 with α = γ = 1)."""
-        tc = total_correlation(z.float(), mu.float(), logvar.float())
-        return kl + (self.config.beta - 1.0) * tc, {"tc": tc.detach()}
+        """KL + (β − 1)·TC (Chen et al. 2018, Eq. 4 with α = γ = 1), TC as disentanglement_lib
+        computes it (no log-B normaliser); logs ``tc`` (dlib's) and ``tc_mws`` (normalised)."""
+        tc_mws = total_correlation(z.float(), mu.float(), logvar.float())
+        b, d = z.shape
+        tc = tc_mws - (d - 1) * math.log(b)
+        return kl + (self.config.beta - 1.0) * tc, {"tc": tc.detach(), "tc_mws": tc_mws.detach()}

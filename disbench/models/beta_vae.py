@@ -17,6 +17,10 @@ Architecture: by default the convolutional encoder/decoder of
 ``arch = "fc"`` gives Higgins et al.'s own fully connected dSprites network (1200-1200 /
 1200-1200-1200 tanh) used by the ``paper`` profile.
 
+Initialisation: ``init = "torch"`` (default) keeps torch's layer defaults; ``init = "tf_default"``
+gives TensorFlow 1's (Glorot-uniform kernels, zero biases), what disentanglement_lib's
+``tf.layers`` networks start from; the ``study`` profiles use it (:func:`disbench.models.nets.apply_init`).
+
 Representation (``encode``): the posterior mean μ(x), ``num_latents``-d.
 """
 
@@ -30,7 +34,7 @@ import torch.nn.functional as F
 from disbench.models import register
 from disbench.models.base import OPTIMIZERS, Baseline, DatasetInfo, as_model_input, build_optimizer
 from disbench.models.config import BaselineConfig, check_choice, param
-from disbench.models.nets import ARCHS, make_decoder, make_encoder
+from disbench.models.nets import ARCHS, INITS, apply_init, make_decoder, make_encoder
 
 TRAVERSAL_RANGE = 3.0  # latent traversals cover ±3 prior standard deviations
 
@@ -45,10 +49,14 @@ class VAETrainingConfig(BaselineConfig):
     lr: float = param(1e-4, "learning rate (per step)")
     betas: tuple[float, float] = param((0.9, 0.999), "Adam's (β1, β2)")
     eps: float = param(1e-8, "optimiser ε")
+    init: str = param("torch", '"torch" (torch\'s default layer initialisation) or "tf_default" (Glorot-uniform '
+                               "weights, zero biases for conv, deconv and dense layers: TensorFlow 1's defaults, which "
+                               "disentanglement_lib's networks get; disbench.models.nets.apply_init)")
 
     def __post_init__(self):
         check_choice("arch", self.arch, ARCHS)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("init", self.init, INITS)
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,8 @@ class BetaVAE(Baseline):
         self.num_latents = self.latent_dims()
         self.encoder = make_encoder(self.config.arch, info.observation_shape, 2 * self.num_latents)
         self.decoder = make_decoder(self.config.arch, info.observation_shape, self.num_latents)
+        apply_init(self.encoder, self.config.init)
+        apply_init(self.decoder, self.config.init)
 
     def latent_dims(self) -> int:
         """Number of latents (subclasses derive it from the dataset)."""

@@ -17,7 +17,22 @@ produced the study's published numbers); D is the paper's 6 × 1000 LeakyReLU(0.
 output logits (Appendix A; disentanglement_lib ``architectures.fc_discriminator``) trained by its
 own Adam (lr 1e-4, β1 0.5, β2 0.9; ``shared.gin``). Both updates use the parameters before the
 step (disentanglement_lib groups the two train ops): the VAE steps first, then D on the
-detached codes of the same forward pass.
+detached codes of the same forward pass. D's loss reads its softmax probabilities clipped to
+[1e-6, 1 − 1e-6], as ``architectures.make_discriminator`` returns them (``tf.clip_by_value``,
+architectures.py line 110 at commit 76f41e39); the TC term reads the unclipped logits, as there.
+With ``init = "tf_default"`` D gets TF's defaults too (its ``tf.layers.dense`` layers,
+``architectures.fc_discriminator``, take no initialiser: Glorot-uniform, zero biases).
+
+**Step count.** One disbench step is one VAE update and one discriminator update. In
+disentanglement_lib both ``minimize`` calls of ``FactorVAE.model_fn`` pass
+``global_step=tf.train.get_global_step()`` (``methods/unsupervised/vae.py`` lines 255-262 at
+commit 76f41e39cdeff8517f7fba9d57b09f35703efca9) and are grouped into one train op, so each
+training iteration increments the global step twice; ``train.py`` (line 121-123) calls
+``tpu_estimator.train(steps=training_steps)``, whose stop hook counts the global step. With
+``model.training_steps = 300000`` (``shared.gin``) dlib's FactorVAE therefore makes 150,000
+VAE and 150,000 discriminator updates, and the ``study`` profile says ``steps = 150000``
+(``tests/test_study_dlib.py`` checks both optimisers step ``steps`` times). The other methods
+have one ``minimize`` (vae.py lines 55-57, ``BaseVAE.model_fn``): 300,000 updates.
 
 Representation (``encode``): the posterior mean μ(x).
 """
@@ -35,6 +50,7 @@ from disbench.models.base import build_optimizer
 from disbench.models.beta_vae import BetaVAE, VAETrainingConfig
 from disbench.models.config import param
 from disbench.models.gan_common import frozen
+from disbench.models.nets import apply_init
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,15 @@ def permute_dims(z: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     return z.gather(0, noise.argsort(dim=0))
 
 
+#: D's probabilities are clipped to [PROB_CLIP, 1 − PROB_CLIP] (disentanglement_lib architectures.py)
+PROB_CLIP = 1e-6
+
+
+def clipped_probs(logits: torch.Tensor) -> torch.Tensor:
+    """softmax(logits) over the last axis clipped to [1e-6, 1 − 1e-6] (``(B, 2)`` -> ``(B, 2)``)."""
+    return F.softmax(logits, dim=-1).clamp(PROB_CLIP, 1.0 - PROB_CLIP)
+
+
 @register
 class FactorVAE(BetaVAE):
     """FactorVAE. Hyper-parameters: :class:`FactorVAEConfig`."""
@@ -74,6 +99,7 @@ class FactorVAE(BetaVAE):
             layers += [nn.Linear(width, c.disc_hidden), nn.LeakyReLU(0.2)]
             width = c.disc_hidden
         self.discriminator = nn.Sequential(*layers, nn.Linear(width, 2))
+        apply_init(self.discriminator, c.init)
 
     def configure_optimizers(self):
         c = self.config
@@ -97,11 +123,12 @@ class FactorVAE(BetaVAE):
 
     def discriminator_loss(self, z: torch.Tensor, z_permuted: torch.Tensor) -> torch.Tensor:
         """Cross-entropy of D telling samples of q(z) (class 0) from permuted ones (class 1), each
-        half weighted ½ (disentanglement_lib's ``discr_loss``, negated); 0-d."""
-        real = self.discriminator(z).float()
-        fake = self.discriminator(z_permuted).float()
-        zeros = torch.zeros(len(z), dtype=torch.long, device=z.device)
-        return 0.5 * F.cross_entropy(real, zeros) + 0.5 * F.cross_entropy(fake, zeros + 1)
+        half weighted ½, on D's softmax probabilities clipped to [1e-6, 1 − 1e-6]
+        (disentanglement_lib's ``discr_loss`` negated, with ``make_discriminator``'s clipping:
+        a clipped probability passes no gradient, as ``tf.clip_by_value``); 0-d, nats."""
+        real = clipped_probs(self.discriminator(z).float())
+        fake = clipped_probs(self.discriminator(z_permuted).float())
+        return -0.5 * real[:, 0].log().mean() - 0.5 * fake[:, 1].log().mean()
 
     def training_step(self, batch, step, optimizers):
         loss, terms, z = self.vae_loss(batch["x"], step)

@@ -169,6 +169,42 @@ def _arch(arch: str):
     return ARCHS[arch]
 
 
+#: weight initialisations a VAE-family config may name (``init``)
+INITS = ("torch", "tf_default")
+
+
+def apply_init(module: nn.Module, init: str) -> nn.Module:
+    """Re-initialise the conv, transposed-conv and linear layers of ``module`` in place.
+
+    ``"torch"``: leave torch's defaults (kaiming-uniform with a = √5, uniform biases).
+    ``"tf_default"``: TensorFlow 1's defaults, which disentanglement_lib's networks get
+    (``methods/shared/architectures.py``: ``tf.layers.conv2d``, ``conv2d_transpose`` and
+    ``dense`` with no initialiser argument, so ``tf.get_variable``'s default
+    ``glorot_uniform_initializer`` for kernels and ``zeros_initializer`` for biases):
+    weights ~ U(−l, l) with l = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010, Eq. 16),
+    biases 0. TF's fans: a dense kernel (in, out) has fan_in = in, fan_out = out; a conv
+    kernel (kh, kw, in, out) has fan_in = kh·kw·in, fan_out = kh·kw·out; a transposed-conv
+    kernel is stored (kh, kw, out, in), so TF computes fan_in = kh·kw·out_channels and
+    fan_out = kh·kw·in_channels — the sum, hence the bound, is the same either way, and
+    torch's ``xavier_uniform_`` (fans from its own layouts) gives exactly this bound.
+    The draws come from torch's global generator (:func:`disbench.train.build_model` seeds
+    it from the run's init stream), so they are not TF's numbers, only TF's distribution.
+
+    Returns ``module``. Raises :class:`~disbench.errors.InvalidInputError` for an unknown ``init``.
+    """
+    if init not in INITS:
+        from disbench.errors import InvalidInputError
+
+        raise InvalidInputError(f"init must be one of {', '.join(map(repr, INITS))}, got {init!r}")
+    if init == "tf_default":
+        for m in module.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                nn.init.xavier_uniform_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+    return module
+
+
 def _act(name: str) -> nn.Module:
     return nn.LeakyReLU(0.2) if name == "lrelu" else nn.ReLU()
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from disbench.study.grid import Study, StudyPlan, list_studies, load_study, plan_study
+from disbench.study.grid import Study, StudyPlan, list_studies, load_study, plan_study, plan_sweep
 
-__all__ = ["Study", "StudyPlan", "list_studies", "load_study", "plan_study", "run_study"]
+__all__ = ["Study", "StudyPlan", "list_studies", "load_study", "plan_study", "plan_sweep", "run_study", "run_sweep"]
 
 
 def run_study(
@@ -40,6 +40,7 @@ def run_study(
     train: bool = True,
     echo: Callable[[str], None] = print,
     task: Callable | None = None,
+    track=(),
 ):
     """Run the planned study into the results directory ``out``; optionally write its analysis.
 
@@ -48,7 +49,7 @@ def run_study(
 
     Args:
         plan: from :func:`plan_study`.
-        out, device, executor, progress, echo, task: as :func:`disbench.runner.run_benchmark`.
+        out, device, executor, progress, echo, task, track: as :func:`disbench.runner.run_benchmark`.
         analyse: write the analysis of the completed runs of the plan into
             ``out/studies/<study>/<profile>/`` (:func:`disbench.study.analysis.write_analysis`).
         train: False runs nothing and only indexes what is there (to analyse a partial study).
@@ -61,9 +62,12 @@ def run_study(
     """
     from disbench.runner import JobResult, execute
     from disbench.study.analysis import write_analysis
+    from disbench.study.grid import save_definition
 
+    save_definition(plan, out)
     if train:
-        result = execute(plan.specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task)
+        result = execute(plan.specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task,
+                         track=track)  # fmt: skip
     else:
         from disbench.results import RUN_SPEC, ResultsStore
 
@@ -74,3 +78,36 @@ def run_study(
     if analyse:
         paths = write_analysis(plan, result.records, Path(out) / "studies" / plan.study.name / plan.profile, echo=echo)
     return result, paths
+
+
+def run_sweep(models, datasets=("dsprites",), seeds=(0,), profile: str = "quick", metrics=None, *,
+              sweep: list, overrides: dict | None = None, out: str | Path = "results",
+              echo: Callable[[str], None] = print, **job):  # fmt: skip
+    """``disbench run --sweep``: :func:`disbench.runner.run_benchmark` over every point of
+    ``sweep`` (with ``overrides``), its trained runs treated as an ad-hoc study
+    (:func:`disbench.study.grid.plan_sweep`): the definition is saved in
+    ``out/studies/<name>/plan.json`` (so ``disbench report`` finds it) and the analysis written
+    to ``out/studies/<name>/<profile>/``.
+
+    Args:
+        models, datasets, seeds, profile, metrics, overrides, sweep: see :func:`disbench.runner.plan_runs`.
+        out, echo, job: passed to :func:`disbench.runner.run_benchmark` (``device``, ``executor``,
+            ``sanity``, ``progress``, ``export``, ``task``, ``encoders``, ``generators``, ``track``).
+
+    Returns:
+        ``(JobResult, StudyPlan)``.
+
+    Raises:
+        see :func:`disbench.runner.run_benchmark`.
+    """
+    from disbench.runner import run_benchmark
+    from disbench.study.analysis import write_analysis
+    from disbench.study.grid import save_definition
+
+    plan = plan_sweep(models, datasets, seeds, profile, metrics, sweep=sweep, overrides=overrides)
+    save_definition(plan, out)
+    echo(f"{plan.study.name}: {plan.study.title}, {len(plan.specs)} trained run(s)")
+    result = run_benchmark(models, datasets, seeds, profile, metrics, out=out, echo=echo, overrides=overrides,
+                           sweep=sweep, **job)  # fmt: skip
+    write_analysis(plan, result.records, Path(out) / "studies" / plan.study.name / plan.profile, echo=echo)
+    return result, plan

@@ -51,9 +51,13 @@ from disbench.leaderboard import (
 )
 from disbench.results import RunRecord
 
+
+def _joined(values) -> str:
+    return "; ".join(sorted({str(v) for v in values if isinstance(v, str) and v})) or "not recorded"
+
 ALL_METHODS = "all methods"
 SCORE_COLUMNS = ["run_id", "method", "display_name", "supervision", "representation", "key", "value", "dataset",
-                 "seed", "metric", "score"]  # fmt: skip
+                 "seed", "model_num", "metric", "score", "data_source"]  # fmt: skip
 PAGE_CSS = (
     "body{font:14px sans-serif;margin:2em;max-width:90em}h2{border-bottom:1px solid #999}"
     "figure{display:inline-block;margin:.3em;vertical-align:top}figure img{max-width:100%}"
@@ -68,7 +72,8 @@ def scores_frame(grid: pd.DataFrame, records: Iterable[RunRecord], metrics: Iter
 
     Args:
         grid: :attr:`disbench.study.grid.StudyPlan.grid` (run_id, method, display_name,
-            supervision, representation, key, value, dataset, seed).
+            supervision, representation, key, value, dataset, seed, model_num: the reference's
+            run number or None).
         records: run records (any; those not in ``grid`` or not completed are ignored).
         metrics: keep only these metrics; None keeps every headline score.
 
@@ -78,7 +83,9 @@ def scores_frame(grid: pd.DataFrame, records: Iterable[RunRecord], metrics: Iter
     long = collect(records)
     if long.empty:
         return pd.DataFrame(columns=SCORE_COLUMNS)
-    long = long[["run_id", "metric", "value"]].rename(columns={"value": "score"})
+    long = long[["run_id", "metric", "value", "data_source"]].rename(columns={"value": "score"})
+    if "model_num" not in grid.columns:
+        grid = grid.assign(model_num=None)
     out = grid.merge(long, on="run_id", how="inner")
     if metrics is not None:
         out = out[out["metric"].isin(list(metrics))]
@@ -202,7 +209,7 @@ def distribution_figure(scores: pd.DataFrame, metric: str, title: str | None = N
         ax.hlines(np.median(y), pos - 0.3, pos + 0.3, color="k", lw=1.2, zorder=4)
         groups.setdefault(method, []).append(pos)
         positions.append(pos)
-        labels.append(f"{value:g}")
+        labels.append(f"{value:g}" if isinstance(value, int | float) else str(value))
         pos += 1.0
     ax.set_xticks(positions, labels, fontsize=7)
     for method, where in groups.items():
@@ -319,7 +326,9 @@ def write_analysis(plan, records: Iterable[RunRecord], out_dir: str | Path,
             write_text_atomic(paths[f"spearman-{dataset}"], spearman_table(scores, dataset).to_csv())
     done, planned = scores["run_id"].nunique(), len(plan.specs)
     intro = (f"<h1>{html.escape(study.name)} · {html.escape(plan.profile)} profile</h1><p>{html.escape(study.title)}"
-             f" — {html.escape(study.citation)}<br>Grid from {html.escape(study.source)}.<br>{done} of {planned} "
+             f" — {html.escape(study.citation)}<br>Grid from {html.escape(study.source)}.<br>"
+             f"Data: {html.escape(_joined(scores['data_source']) if not scores.empty else 'no completed runs')}.<br>"
+             f"{done} of {planned} "
              f"planned runs completed · {time.strftime('%Y-%m-%d %H:%M')}</p>")  # fmt: skip
     page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(study.name)}</title>'
             f"<style>{PAGE_CSS}{TABLE_CSS}</style></head><body>{intro}"
@@ -330,13 +339,14 @@ def write_analysis(plan, records: Iterable[RunRecord], out_dir: str | Path,
     return paths
 
 
-def find_studies(records: list[RunRecord]) -> list:
+def find_studies(records: list[RunRecord], root: str | Path | None = None) -> list:
     """The studies whose grid holds completed runs of at least two configurations in
     ``records``: a list of (plan, scores), one per study and study profile. The plan covers
-    the seeds and datasets of those runs."""
+    the seeds and datasets of those runs. With ``root`` (the results directory) also the
+    ad-hoc studies of ``--sweep``/``--set`` saved there (:func:`disbench.study.grid.saved_plans`)."""
     from disbench import data
     from disbench.errors import DisbenchError
-    from disbench.study.grid import list_studies, load_study, plan_study
+    from disbench.study.grid import list_studies, load_study, plan_study, saved_plans
 
     done = [r for r in records if r.kind == "train" and r.state == "completed" and r.metrics]
     found = []
@@ -356,10 +366,16 @@ def find_studies(records: list[RunRecord]) -> list:
             scores = scores_frame(plan.grid, mine, study.metrics)
             if not scores.empty and scores.groupby(["method", "value"]).ngroups >= 2:
                 found.append((plan, scores))
+    for plan in saved_plans(root) if root is not None else ():
+        scores = scores_frame(plan.grid, done, plan.study.metrics)
+        if not scores.empty and scores.groupby(["method", "value"]).ngroups >= 2:
+            found.append((plan, scores))
     return found
 
 
-def report_sections(records: Iterable[RunRecord]) -> list[str]:
-    """HTML sections of ``disbench report`` for every study found in ``records`` (:func:`find_studies`)."""
-    return [render_sections(scores, f"Study {plan.study.name} ({plan.profile} profile)")
-            for plan, scores in find_studies(list(records))]  # fmt: skip
+def report_sections(records: Iterable[RunRecord], root: str | Path | None = None) -> list[str]:
+    """HTML sections of ``disbench report`` for every study found in ``records`` (and, with
+    ``root``, the ad-hoc studies saved there; :func:`find_studies`)."""
+    return [render_sections(scores, f"Study {plan.study.name} ({plan.profile} profile)"
+                            + (f": {plan.study.title}" if plan.definition else ""))
+            for plan, scores in find_studies(list(records), root)]  # fmt: skip
