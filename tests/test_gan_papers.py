@@ -61,6 +61,21 @@ def test_infogan_spectral_norm_is_on_every_layer_of_d_body_d_head_and_q_head(dsp
     assert not any(parametrize.is_parametrized(m) for m in layers(plain))
 
 
+
+@pytest.mark.parametrize("name", ["lsgan", "acgan"])
+def test_lsgan_and_acgan_spectral_norm_is_on_every_layer_of_d_only_and_off_by_default(name, dsprites):
+    """``spectral_norm = true`` (their quick profiles) normalises every conv/linear layer of D
+    (ACGAN: body, source head and class head), never G or the post-hoc encoder; the paper
+    default has none."""
+    model, _ = make(name, dsprites, spectral_norm=True, posthoc_steps=2)
+    d_parts = [model.net_d] if name == "lsgan" else model.discriminator_modules()
+    for part in d_parts:
+        assert layers(part) and all(parametrize.is_parametrized(m, "weight") for m in layers(part))
+    for part in (model.net_g, model.posthoc):
+        assert not any(parametrize.is_parametrized(m) for m in layers(part))
+    plain, _ = make(name, dsprites, posthoc_steps=2)
+    assert not any(parametrize.is_parametrized(m) for m in layers(plain))
+
 def power_iteration(layer):
     """(u, v) after one power iteration from the layer's stored u on its current weight."""
     sn = layer.parametrizations.weight[0]

@@ -226,6 +226,19 @@ def test_caption_and_tidy_record_the_data_source_and_scikit_learn():
     assert "Data:" not in old.tables()[0].caption
 
 
+def test_a_profile_declaring_a_shortfall_says_so_in_the_caption_and_tidy():
+    recs = records()
+    for r in recs:
+        if r.name == "beta":
+            r.spec["config"] = {"steps": 400, "shortfall": "FID (σ²) about 120 in 400 steps"}
+    board = build_leaderboard(recs)
+    caption = board.tables()[0].caption
+    assert caption.count("Known shortfalls") == 1
+    assert "benchmarks/quick_profile_quality.py): Beta: FID (σ²) about 120 in 400 steps." in caption
+    assert set(board.tidy["shortfall"]) == {"Beta: FID (σ²) about 120 in 400 steps"}
+    assert "shortfall" not in build_leaderboard(records()).tables()[0].caption
+
+
 def test_mean_not_median_in_every_view(tmp_path):
     # issue 26.3: seeds [0.1, 0.2, 0.9] have mean 0.4 (median 0.2): the tidy table, the wide CSV and the
     # Markdown cell show 0.4, and the 95% CI is centred on it (std = sqrt(0.38 / 2) = 0.4359)

@@ -48,9 +48,24 @@ def test_quick_preset_shrinks_only_the_sample_sizes():
         assert quick[name].keys() == PRESETS["default"][name].keys()
 
 
+def test_downstream_and_fairness_defaults_are_the_reference_configs():
+    # config/{unsupervised,fairness}_study_v1/metric_configs/downstream_task_*.gin and fairness.gin
+    for name in ("downstream_lr", "downstream_gbt"):
+        assert PRESETS["default"][name] == {"num_train": (10, 100, 1000, 10_000), "num_test": 5_000}
+        assert PRESETS["quick"][name] == {"num_train": (10, 100, 1000), "num_test": 1_000}
+    assert PRESETS["default"]["fairness"] == {"num_train": 10_000, "num_test_points_per_class": 100}
+    # no study config in the reference: its test config's removal count, the downstream sizes
+    assert PRESETS["default"]["reduced_downstream"] == {"num_train": (10_000,), "num_test": 5_000,
+                                                        "num_factors_to_remove": 1}
+    assert PRESETS["default"]["strong_downstream"] == {"num_train": (10_000,), "num_test": 5_000, "n_experiment": 10}
+    for name in ("downstream_lr", "downstream_gbt", "reduced_downstream", "strong_downstream", "fairness", "unified"):
+        assert not SPECS[name].by_default and SPECS[name].runtime == {"random_state", "n_jobs"}
+
+
 def test_registry_order_and_kinds():
     assert list(METRICS) == ["beta_vae", "factor_vae", "mig", "dci", "sap", "modularity", "irs", "unsupervised",
-                             "dci_es", "infomec"]
+                             "dci_es", "infomec", "downstream_lr", "downstream_gbt", "reduced_downstream",
+                             "strong_downstream", "fairness", "unified"]
     assert SAMPLE_METRICS == ("fid", "kid", "fid_inception")
     assert GROUP_METRICS == ("udr",)
     assert ALL_METRICS == (*METRICS, *SAMPLE_METRICS, *GROUP_METRICS)

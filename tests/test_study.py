@@ -73,6 +73,23 @@ def test_unsupervised_study_v1_and_the_beta_vae_sweep():
     assert "beta_vae" in study.sweeps() and "vae" not in study.sweeps()  # the VAE is the β = 1 point
 
 
+def test_fairness_study_v1_is_the_unsupervised_grid_scored_with_the_fairness_metrics(tmp_path, capsys):
+    study = load_study("fairness_study_v1")
+    assert study.sweep_name == "unsupervised_study_v1" and study.name == "fairness_study_v1"
+    assert {"fairness", "downstream_lr", "downstream_gbt"} <= set(study.metrics) <= set(runner.valid_metrics())
+    plan, unsupervised = plan_study(study, seeds=[0]), plan_study("unsupervised_study_v1", seeds=[0])
+    columns = ["method", "key", "value", "dataset", "seed"]
+    assert plan.grid[columns].equals(unsupervised.grid[columns]) and len(plan.specs) >= 6
+    # the same trained runs (their ids), scored with the fairness study's metrics as well
+    assert [s["run_id"] for s in plan.specs] == [s["run_id"] for s in unsupervised.specs]
+    assert all("fairness" in s["metrics"] for s in plan.specs)
+    assert [s["model_num"] for s in plan.specs] == [s["model_num"] for s in unsupervised.specs]  # same sweep.py
+    assert main(["study", "fairness_study_v1", "--no-train", "--out", str(tmp_path)]) == 0
+    methods = plan.grid["method"].nunique()
+    assert (f"study fairness_study_v1 (quick profile): {3 * len(plan.specs)} runs = {methods} method(s) × 3 seed(s)"
+            in capsys.readouterr().out)
+
+
 @pytest.mark.parametrize("profile", ["quick", "study"])
 def test_real_grid_counts_values_and_run_ids_shared_with_disbench_run(profile):
     plan = plan_study("unsupervised_study_v1", ["beta_vae"], seeds=[0, 1], profile=profile)

@@ -34,7 +34,8 @@ from disbench.metrics.utils import logistic_regression
 
 # modules under disbench.metrics declaring metrics with @metric, in the order of the table
 METRIC_MODULES = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity", "irs", "unsupervised", "dci_es",
-                  "infomec", "udr", "generated")
+                  "infomec", "downstream", "reduced_downstream", "strong_downstream", "fairness", "unified",
+                  "udr", "generated")
 
 
 def _specs() -> dict[str, MetricSpec]:

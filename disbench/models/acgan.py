@@ -19,6 +19,10 @@ reference implementations train with. Fake labels are drawn uniformly over the c
 Architecture: the conv blocks of the other GAN rows (G fc 128 → fc 4·4·64 → deconvs
 64-32-32-C, BatchNorm, sigmoid; D conv 32-32-64-64 4×4 stride 2 LeakyReLU → fc 128) and
 Adam lr 2e-4, β1 0.5 (the paper's Appendix uses Adam with lr 0.0002 and β1 0.5).
+``spectral_norm = true`` (not in the paper; the quick profile) puts spectral normalisation
+(Miyato et al. 2018; one power iteration per forward pass in training mode) on every layer of
+D's body, source head and class head, as the InfoGAN row has it: the quick profile borrows the
+InfoGAN-CR optimiser (G 1e-3 / D 2e-3), which was tuned with it.
 
 Representation: the auxiliary classifier's class logits (K; the softmax's input: the
 posterior ``P(C | x)`` up to a per-image constant, without its sum-to-one constraint,
@@ -50,7 +54,7 @@ from disbench.models.gan_common import (
     frozen,
     linspace_traversal,
 )
-from disbench.models.nets import GanDiscriminatorBody, GanGenerator, dcgan_init
+from disbench.models.nets import GanDiscriminatorBody, GanGenerator, dcgan_init, spectral_norm_layers
 from disbench.models.posthoc import (
     POSTHOC_STEPS,
     PosthocEncoder,
@@ -74,6 +78,8 @@ class ACGANConfig(GanConfig):
     generator_loss: str = param("non_saturating", '"non_saturating" (Goodfellow et al. 2014, Sec. 3) or '
                                                    '"minimax" (-L_S of Sec. 3 literally)')
     posthoc_steps: int = param(POSTHOC_STEPS, "length of the post-hoc encoder phase (the last steps of the run)")
+    spectral_norm: bool = param(False, "spectral norm (Miyato et al. 2018) on every layer of D's body and heads "
+                                       "(not in the paper; the quick profile's InfoGAN-CR optimiser was tuned with it)")
 
     def __post_init__(self):
         check_choice("generator_loss", self.generator_loss, GENERATOR_LOSSES)
@@ -105,6 +111,9 @@ class ACGAN(GanBaseline):
         self.class_head = nn.Linear(self.body.out_dim, self.num_classes)
         dcgan_init(self.source_head)
         dcgan_init(self.class_head)
+        if self.config.spectral_norm:
+            for m in self.discriminator_modules():
+                spectral_norm_layers(m)
         self.posthoc = PosthocEncoder(info.observation_shape, z_dim)
 
     @property

@@ -12,6 +12,10 @@ data) — the "0-1 binary coding" of Sec. 3.2.3, Eq. 9::
 64-32-32-C with BatchNorm and a sigmoid output; D conv 32-32-64-64 4×4 stride 2 LeakyReLU
 → fc 128 → 1) so the GAN rows differ only in their objectives. ``z ~ U(-1, 1)^z_dim`` and
 Adam lr 2e-4, β1 0.5, the DCGAN settings (Radford et al. 2016, Sec. 4) that LSGAN builds on.
+``spectral_norm = true`` (not in the paper; the quick profile) puts spectral normalisation
+(Miyato et al. 2018, torch's parametrisation: one power iteration per D forward pass in
+training mode) on every layer of D, as the InfoGAN row has it: the quick profile borrows the
+InfoGAN-CR optimiser (G 1e-3 / D 2e-3), which was tuned with it.
 
 Representation: LSGAN has no encoder, so a post-hoc encoder ``E(x) ≈ z``
 (:mod:`disbench.models.posthoc`) is trained on generated pairs in the last
@@ -35,7 +39,7 @@ from disbench.models.gan_common import (
     frozen,
     linspace_traversal,
 )
-from disbench.models.nets import GanDiscriminatorBody, GanGenerator, dcgan_init
+from disbench.models.nets import GanDiscriminatorBody, GanGenerator, dcgan_init, spectral_norm_layers
 from disbench.models.posthoc import (
     POSTHOC_STEPS,
     PosthocEncoder,
@@ -57,6 +61,8 @@ class LSGANConfig(GanConfig):
     lr_d: float = param(2e-4, "Adam learning rate of D")
     beta1: float = param(0.5, "Adam β1 (β2 = 0.999)")
     posthoc_steps: int = param(POSTHOC_STEPS, "length of the post-hoc encoder phase (the last steps of the run)")
+    spectral_norm: bool = param(False, "spectral norm (Miyato et al. 2018) on every layer of D (not in the paper; "
+                                       "the quick profile's InfoGAN-CR optimiser was tuned with it)")
 
 
 @register
@@ -82,6 +88,8 @@ class LSGAN(GanBaseline):
         self.net_g = GanGenerator(z_dim, info.observation_shape)
         self.net_d = nn.Sequential(GanDiscriminatorBody(info.observation_shape), nn.Linear(128, 1))
         dcgan_init(self.net_d)
+        if self.config.spectral_norm:
+            spectral_norm_layers(self.net_d)
         self.posthoc = PosthocEncoder(info.observation_shape, z_dim)
 
     @property

@@ -97,6 +97,8 @@ class Study:
         profiles: study profile (``--profile``) -> preset profile.
         model_num: the reference's run numbering (``[model_num]``), or None.
         path: the file it was read from.
+        sweeps_from: the study whose sweeps the presets declare for this one too (a study
+            with another study's grid, e.g. ``fairness_study_v1``); "" for its own.
     """
 
     name: str
@@ -109,13 +111,19 @@ class Study:
     profiles: dict
     model_num: ModelNumbering | None = None
     path: Path | None = None
+    sweeps_from: str = ""
+
+    @property
+    def sweep_name(self) -> str:
+        """The ``[studies.<name>]`` table presets declare to join this study."""
+        return self.sweeps_from or self.name
 
     def sweeps(self) -> dict:
         """Preset name -> :class:`disbench.presets.Sweep`, for every preset declaring this study."""
         from disbench.presets import list_presets, load_preset
 
         presets = (load_preset(name) for name in list_presets())
-        return {p.name: p.studies[self.name] for p in presets if self.name in p.studies}
+        return {p.name: p.studies[self.sweep_name] for p in presets if self.sweep_name in p.studies}
 
 
 @dataclass(frozen=True)
@@ -172,6 +180,9 @@ def load_study(name: str) -> Study:
     profiles = data["profiles"]
     if not isinstance(profiles, dict) or not profiles or not all(isinstance(v, str) for v in profiles.values()):
         raise DataFileError(f"study {path}: [profiles] must map each study profile to a preset profile name")
+    sweeps_from = data.get("sweeps_from", "")
+    if not isinstance(sweeps_from, str):
+        raise DataFileError(f"study {path}: sweeps_from must be the name of another study")
     seeds = data["seeds"]
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
         raise DataFileError(f"study {path}: seeds must be a non-empty list of non-negative integers")
@@ -186,7 +197,7 @@ def load_study(name: str) -> Study:
     return Study(
         name=data["name"], title=data["title"], citation=data["citation"], source=data["source"],
         datasets=tuple(data["datasets"]), seeds=tuple(seeds), metrics=tuple(data["metrics"]),
-        profiles=dict(profiles), model_num=numbering, path=path,
+        profiles=dict(profiles), model_num=numbering, path=path, sweeps_from=sweeps_from,
     )  # fmt: skip
 
 
@@ -242,7 +253,7 @@ def plan_study(
         raise unknown_name("profile", profile, study.profiles)
     sweeps = study.sweeps()
     if not sweeps:
-        raise InvalidInputError(f"no preset declares [studies.{study.name}]; see baselines/README.md")
+        raise InvalidInputError(f"no preset declares [studies.{study.sweep_name}]; see baselines/README.md")
     wanted = None
     if model_nums is not None:
         if study.model_num is None:
@@ -274,7 +285,7 @@ def plan_study(
         table = preset.profile(preset_profile)["model"]  # raises for a missing profile
         if sweeps[name].key not in table:
             raise DataFileError(
-                f"preset {preset.path}: [studies.{study.name}] sweeps {sweeps[name].key!r}, which is not in "
+                f"preset {preset.path}: [studies.{study.sweep_name}] sweeps {sweeps[name].key!r}, which is not in "
                 f"[profiles.{preset_profile}.model]; name a key of that table"
             )
     extra = sweep_points(sweep or [])
