@@ -589,6 +589,7 @@ def run_benchmark(
     sweep: list[tuple[str, tuple]] | None = None,
     track: Sequence[str] = (),
     data_source: str | None = None,
+    pack: int = 1,
 ) -> JobResult:
     """Run a whole job: plan, skip what is complete, execute the rest, export the leaderboard.
 
@@ -608,6 +609,7 @@ def run_benchmark(
         task: the per-run function (``execute_run`` bound to ``out`` and ``device`` by
             default); tests substitute a fake.
         track: experiment trackers (``"tensorboard"``, ``"mlflow"``, ``"wandb"``; :mod:`disbench.tracking`).
+        pack: train up to this many runs of one method side by side (:func:`train_packs`).
 
     Returns:
         a :class:`JobResult`.
@@ -622,7 +624,7 @@ def run_benchmark(
                       generators=generators, overrides=overrides, sweep=sweep,
                       data_source=data_source)
     result = execute(specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task,
-                     track=track)  # fmt: skip
+                     track=track, pack=pack)  # fmt: skip
     if export:
         result.exports = export_all(result.records, Path(out), echo=echo)
     return result
@@ -638,6 +640,7 @@ def execute(
     echo: Callable[[str], None] = print,
     task: Callable | None = None,
     track: Sequence[str] = (),
+    pack: int = 1,
 ) -> JobResult:
     """Execute planned run specs into the results directory ``out``: skip the complete ones,
     resume the interrupted, retry the failed, isolate failures, index every run.
@@ -648,7 +651,7 @@ def execute(
 
     Args:
         specs: run specs (:func:`plan_runs`, :func:`train_spec`).
-        out, device, executor, progress, echo, task, track: see :func:`run_benchmark`.
+        out, device, executor, progress, echo, task, track, pack: see :func:`run_benchmark`.
 
     Returns:
         a :class:`JobResult` (records in the order of ``specs``).
@@ -676,6 +679,8 @@ def execute(
         echo(f"skipping {len(skipped)} completed run(s) in {out}")
     if todo:
         echo(f"running {len(todo)} run(s) with {executor.describe()}; results in {out}")
+    if pack > 1 and todo:
+        train_packs(todo, out, device=device, size=pack, progress=progress, echo=echo)
     task = task or functools.partial(execute_run, root=str(out), device=device, threads=executor.threads_per_run(),
                                      **({"track": track} if track else {}))  # fmt: skip
     lost = functools.partial(record_lost, root=str(out))
@@ -696,6 +701,53 @@ def execute(
     if todo:
         echo(f"{len(todo) - len(result.failed)} of {len(todo)} run(s) finished in {time.time() - start:.0f} s")
     return result
+
+
+def train_packs(specs: list[dict], out: str | Path, *, device: str = "auto", size: int = 2, progress: bool = True,
+                echo: Callable[[str], None] = print) -> None:  # fmt: skip
+    """Train the runs of ``specs`` that can share a pack (:func:`disbench.packing.pack_key`:
+    one packable method, equal settings but for seed and the swept hyper-parameter), ``size``
+    at a time in this process on ``device`` (:func:`disbench.packing.train_pack`), into their
+    run directories. Scoring then goes through the executor as usual, which finds these runs
+    trained; runs that cannot pack (said once per preset), runs left alone in a group and the
+    runs of a pack that failed are trained there alone (resumed from their checkpoints).
+    Experiment trackers (``--track``) see a packed run's scores, not its training curve.
+    """
+    from disbench.packing import pack_key, train_pack
+    from disbench.train import resolve_config
+
+    store = ResultsStore(out)
+    groups: dict[str, list[dict]] = {}
+    alone: dict[str, str] = {}
+    for spec in specs:
+        if spec["kind"] != "train" or spec.get("encoder"):
+            continue
+        config = resolve_config(spec.get("preset") or spec["name"], dataset=spec["dataset"], profile=spec["profile"],
+                                seed=spec["seed"], overrides=_overrides(spec))  # fmt: skip
+        key = pack_key(config)
+        if key is None:
+            alone.setdefault(spec["name"], config["model"])
+        else:
+            groups.setdefault(key, []).append(spec)
+    for name, model in alone.items():
+        echo(f"--pack: {name} trains alone (model {model!r} does not declare the packing hooks)")
+    for group in groups.values():
+        for i in range(0, len(group), size):
+            chunk = group[i : i + size]
+            if len(chunk) < 2:
+                continue
+            runs = [{"preset": s.get("preset") or s["name"], "dataset": s["dataset"], "profile": s["profile"],
+                     "seed": s["seed"], "out_dir": store.run_dir(s["run_id"]), "overrides": _overrides(s)}
+                    for s in chunk]  # fmt: skip
+            try:
+                outcome = train_pack(runs, device=device, progress=progress)
+            except Exception as e:  # the runs are marked failed (resumable); the executor retries them alone
+                echo(f"--pack: a pack of {len(chunk)} {chunk[0]['name']} runs failed ({type(e).__name__}: {e}); "
+                     "its runs train alone")
+                continue
+            for spec, err in zip(chunk, outcome):
+                if err is not None:
+                    echo(f"run {spec['run_id']} failed in its pack: {err}")
 
 
 def score_groups(records: list[RunRecord], out: str | Path, *, device: str = "auto",

@@ -11,7 +11,12 @@ core (:func:`disbench.train.fit`):
    (bit-exact on the CPU);
 4. ``encode``: float32 ``(N, C, H, W)`` -> float32 ``(N, num_codes)``, finite, batch-independent;
 5. ``sample``: ``(n, C, H, W)`` float32 in [0, 1], the same for the same generator seed;
-6. ``traverse`` and ``reconstruct`` shapes (the image grids), and a ``state_dict`` round trip.
+6. ``traverse`` and ``reconstruct`` shapes (the image grids), and a ``state_dict`` round trip;
+7. when the class declares the packing hooks (``pack_hyperparameters``; the contract's
+   "Packing"): its fields are float config fields, ``pack_noise`` draws only from the run's
+   generator, and a pack of two runs (:func:`disbench.packing.fit_pack` with ``torch.vmap``,
+   which refuses random draws) ends with the parameters of the two runs trained alone
+   (relative difference ≤ :data:`PACK_RTOL`).
 
 In a user's test suite::
 
@@ -35,6 +40,9 @@ from disbench.errors import DisbenchError
 CHECK_STEPS = 2
 #: model's ``total_steps`` in the check (long, so phased models stay in their first phase)
 CHECK_TOTAL_STEPS = 10_000
+#: largest relative parameter difference (L2 over all parameters) between a pack of two and the
+#: two runs alone after :data:`CHECK_STEPS` float32 steps (measured: ~1e-7; tests/test_packing.py)
+PACK_RTOL = 1e-4
 
 
 class ContractError(DisbenchError):
@@ -76,9 +84,9 @@ def check_model(model_class, *, dataset="dsprites", config=None, batch_size: int
     config = cls.config_class() if config is None else config
     passed.append("class attributes and config")
 
-    def build():
+    def build(init_seed: int = seed):
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.manual_seed(init_seed)
             try:
                 return cls(info, CHECK_TOTAL_STEPS, config)
             except DisbenchError:
@@ -93,7 +101,7 @@ def check_model(model_class, *, dataset="dsprites", config=None, batch_size: int
         losses = _fit(model, ds, straight, CHECK_STEPS, batch_size, seed, label)
         _require(isinstance(losses, dict) and losses and all(isinstance(k, str) for k in losses), label,
                  f"training_step must return a non-empty dict of loss names -> numbers, got {losses!r}")
-        after = model.state_dict()
+        after = {k: v.clone() for k, v in model.state_dict().items()}
         _require(any(not torch.equal(before[k], after[k]) for k in before if before[k].is_floating_point()), label,
                  "two training steps changed no parameter: training_step must step its optimisers "
                  "(self.optimize(optimizer, loss))")
@@ -146,7 +154,56 @@ def check_model(model_class, *, dataset="dsprites", config=None, batch_size: int
     _require(torch.equal(copy.encode(x), codes), label,
              "a fresh instance loaded with state_dict() encodes differently: keep all state in parameters/buffers")
     passed.append("state_dict round trip")
+    if cls.packable():
+        _check_packing(cls, build, ds, config, batch_size, seed, label, after)
+        passed.append("packing hooks")
     return passed
+
+
+def _check_packing(cls, build, ds, config, batch_size: int, seed: int, label: str, trained: dict) -> None:
+    """Check 7; ``trained`` is the state of the run ``seed`` after :data:`CHECK_STEPS` steps alone."""
+    import dataclasses
+
+    from disbench.packing import PackMember, fit_pack
+
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    for name in cls.pack_hyperparameters:
+        _require(name in fields and isinstance(getattr(config, name), (int, float)), label,
+                 f"pack_hyperparameters names {name!r}: it must be a numeric field of {type(config).__name__}")
+    model = build()
+    blocker = model.pack_blocker()
+    _require(blocker is None, label, f"declares the packing hooks but cannot pack: {blocker}")
+    noise = [model.pack_noise(batch_size, 0) for _ in range(2)]
+    model.set_generator(torch.Generator().manual_seed(seed))
+    first = model.pack_noise(batch_size, 0)
+    model.set_generator(torch.Generator().manual_seed(seed))
+    _require(isinstance(first, dict) and all(isinstance(v, torch.Tensor) for v in first.values()), label,
+             f"pack_noise must return a dict of tensors, got {type(first).__name__}")
+    _require(all(torch.equal(first[k], v) for k, v in model.pack_noise(batch_size, 0).items()), label,
+             "pack_noise must draw all its noise from self.generator (self.randn / self.rand)")
+    _require(any(not torch.equal(noise[0][k], noise[1][k]) for k in noise[0]) or not noise[0], label,
+             "pack_noise returned the same noise twice: it must advance self.generator")
+    with tempfile.TemporaryDirectory() as tmp:
+        other = build(seed + 1)
+        _fit(other, ds, Path(tmp) / "alone", CHECK_STEPS, batch_size, seed + 1, label)
+        alone = [trained, other.state_dict()]
+        members = [PackMember(build(s), s, Path(tmp) / f"pack{s}") for s in (seed, seed + 1)]
+        try:
+            outcome = fit_pack(members, ds, steps=CHECK_STEPS, batch_size=batch_size, checkpoint_every=1, log_every=1,
+                               device="cpu", progress=False, vectorize=True)  # vmap: randomness is an error
+        except Exception as e:
+            raise ContractError(f"{label}: training a pack of two failed ({type(e).__name__}: {e}): pack_loss must be "
+                                "a pure function of parameters, batch, noise and hparams (no randomness, no state "
+                                "changes, no data-dependent Python branching)") from e
+        _require(outcome == [None, None], label, f"a pack of two failed: {outcome}")
+        for a, m in zip(alone, members):
+            b = m.model.state_dict()
+            num = sum(float((a[k].double() - b[k].double()).pow(2).sum()) for k in a if a[k].is_floating_point())
+            den = sum(float(a[k].double().pow(2).sum()) for k in a if a[k].is_floating_point())
+            _require(num <= (PACK_RTOL**2) * max(den, 1e-30), label,
+                     f"a pack of two differs from the runs alone (relative {(num / max(den, 1e-30)) ** 0.5:.1e}): "
+                     "training_step must train through pack_noise/pack_loss, each optimiser's loss reaching only "
+                     "its own parameters")
 
 
 def _fit(model, ds, out_dir: Path, steps: int, batch_size: int, seed: int, label: str) -> dict:

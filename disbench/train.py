@@ -14,6 +14,9 @@ resumed from ``checkpoints/last.pt`` ends with the same parameters as an uninter
 (bit-exact on the CPU, where deterministic algorithms are enforced; CUDA runs use bf16
 compiled sub-networks and TF32 or bf16 autocast — the profile's ``precision`` — and are
 reproducible only up to kernel nondeterminism).
+
+Runs of a model that declares the packing hooks can also train N at a time, each still into
+its own run directory with its own streams (:mod:`disbench.packing`, ``--pack N``).
 """
 
 from __future__ import annotations
@@ -156,6 +159,28 @@ def train_run(preset: str, *, dataset: str = "dsprites", profile: str = "quick",
     """
     out_dir = Path(out_dir)
     config = resolve_config(preset, dataset=dataset, profile=profile, seed=seed, overrides=overrides)
+    if is_completed(config, out_dir):
+        return out_dir
+    ds = data_mod.load(dataset, config["data_source"])
+    if hasattr(ds, "prepare"):
+        ds.prepare(progress=progress)
+    dev = resolve_device(device)
+    start_run_dir(config, out_dir, dev)
+    model = build_model(config, ds, seed=seed)
+    fit(model, ds, steps=config["steps"], batch_size=config["batch_size"], seed=seed, out_dir=out_dir,
+        checkpoint_every=config["checkpoint_every"], log_every=config["log_every"], device=dev,
+        precision=config["precision"],
+        progress=progress, desc=f"{config['preset']} s{seed}", callbacks=callbacks)
+    return out_dir
+
+
+def is_completed(config: dict, out_dir: Path) -> bool:
+    """Whether ``out_dir`` holds the completed run of ``config`` (False: nothing there, or a
+    run to resume).
+
+    Raises:
+        InvalidInputError: ``out_dir`` holds a run with a different config.
+    """
     old = read_json(out_dir / "config.json")
     if old is not None:
         diff = [k for k in RESUME_KEYS if _resolved(old, k) != config[k]]
@@ -165,21 +190,14 @@ def train_run(preset: str, *, dataset: str = "dsprites", profile: str = "quick",
                 "choose another --out or delete that directory"
             )
     status = read_json(out_dir / "status.json")
-    if status and status.get("state") == "completed" and (out_dir / CHECKPOINT).is_file():
-        return out_dir
-    ds = data_mod.load(dataset, config["data_source"])
-    if hasattr(ds, "prepare"):
-        ds.prepare(progress=progress)
-    dev = resolve_device(device)
+    return bool(status and status.get("state") == "completed" and (out_dir / CHECKPOINT).is_file())
+
+
+def start_run_dir(config: dict, out_dir: Path, device: torch.device) -> None:
+    """Create ``out_dir`` and write its config.json and env.json (before training or resuming)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out_dir / "config.json", config)
-    write_json_atomic(out_dir / "env.json", environment(dev, config["precision"]))
-    model = build_model(config, ds, seed=seed)
-    fit(model, ds, steps=config["steps"], batch_size=config["batch_size"], seed=seed, out_dir=out_dir,
-        checkpoint_every=config["checkpoint_every"], log_every=config["log_every"], device=dev,
-        precision=config["precision"],
-        progress=progress, desc=f"{config['preset']} s{seed}", callbacks=callbacks)
-    return out_dir
+    write_json_atomic(out_dir / "env.json", environment(device, config["precision"]))
 
 
 def load_run(run_dir: str | Path, device: str = "auto", require_completed: bool = True):
@@ -255,7 +273,7 @@ def fit(model: Baseline, dataset, *, steps: int, batch_size: int, seed: int, out
     recorder = _Recorder(out_dir, state, steps=steps, batch_size=batch_size, checkpoint_every=checkpoint_every,
                          log_every=log_every, device=dev, hooks=hooks)
     compile_submodules(model, dev)
-    stream = _BatchStream(model, dataset, batch_size, state.data_rng, state.step, steps, dev)
+    stream = _BatchStream([(model, state.data_rng)], dataset, batch_size, state.step, steps, dev)
     bar = tqdm(total=steps, initial=state.step, desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
     try:
         with _deterministic(dev), torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
@@ -266,7 +284,7 @@ def fit(model: Baseline, dataset, *, steps: int, batch_size: int, seed: int, out
                 callback.on_train_start(model, dataset)
                 callback.on_resume(state.step)
             for step in range(state.step, steps):
-                batch, rng_state = stream.get()
+                (batch,), (rng_state,) = stream.get()
                 with precision_context(dev, precision):
                     losses = model.training_step(batch, step, state.optimizers)
                     for callback in hooks:
@@ -532,24 +550,37 @@ class _TrainLog:
 
 class _BatchStream:
     """Draws batches ``model.next_batch(dataset, batch_size, rng, step)`` for steps
-    ``start..steps-1`` in a background thread (in order, from one rng), converts them to
-    tensors on ``device``; :meth:`get` returns ``(batch, rng state after drawing it)``."""
+    ``start..steps-1`` in a background thread (in order, each run from its own rng), converts
+    them to tensors on ``device`` (floating ones in the model's parameter dtype); :meth:`get`
+    returns ``([batch per run], [its rng state after drawing it])``.
 
-    def __init__(self, model, dataset, batch_size, rng, start, steps, device, depth: int = 4):
+    ``runs`` is ``[(model, rng), ...]``: one for a run trained alone, N for a pack
+    (:mod:`disbench.packing`), each batch drawn exactly as if its run trained alone.
+    ``gather``, if given, replaces ``next_batch`` + conversion: ``gather(model, rng, step)``
+    returns the batch already on the device (:class:`disbench.packing.DeviceImages`)."""
+
+    def __init__(self, runs, dataset, batch_size, start, steps, device, depth: int = 4, gather=None):
         self.device = device
+        self.gather = gather
         self.q: queue.Queue = queue.Queue(maxsize=depth)
         self.stop = threading.Event()
         self.thread = threading.Thread(
-            target=self._run, args=(model, dataset, batch_size, rng, start, steps), daemon=True
+            target=self._run, args=(list(runs), dataset, batch_size, start, steps), daemon=True
         )
         self.thread.start()
 
-    def _run(self, model, dataset, batch_size, rng, start, steps):
+    def _draw(self, model, dataset, batch_size, rng, step):
+        if self.gather is not None:
+            return self.gather(model, rng, step)
+        dtype = next(model.parameters()).dtype
+        batch = model.next_batch(dataset, batch_size, rng, step)
+        return {k: _to_tensor(v, self.device, dtype) for k, v in batch.items()}
+
+    def _run(self, runs, dataset, batch_size, start, steps):
         try:
             for step in range(start, steps):
-                batch = model.next_batch(dataset, batch_size, rng, step)
-                tensors = {k: _to_tensor(v, self.device) for k, v in batch.items()}
-                item = (tensors, rng.bit_generator.state)
+                batches = [self._draw(model, dataset, batch_size, rng, step) for model, rng in runs]
+                item = (batches, [rng.bit_generator.state for _, rng in runs])
                 while not self.stop.is_set():
                     try:
                         self.q.put(item, timeout=0.1)
@@ -572,10 +603,14 @@ class _BatchStream:
         self.thread.join(timeout=5)
 
 
-def _to_tensor(v, device: torch.device):
+def _to_tensor(v, device: torch.device, dtype: torch.dtype = torch.float32):
+    """A numpy array or tensor on ``device``; floating values in ``dtype`` (the model's: a
+    float64 model, as in the packing tests, gets float64 images; float32 is unchanged)."""
     if isinstance(v, np.ndarray):
         v = torch.from_numpy(v)
     if isinstance(v, torch.Tensor):
+        if v.is_floating_point() and v.dtype != dtype and dtype.is_floating_point:
+            v = v.to(dtype)
         if device.type == "cuda":
             return v.pin_memory().to(device, non_blocking=True)
         return v.to(device)

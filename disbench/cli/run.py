@@ -113,6 +113,13 @@ def track_option(f):
                              'needs pip install "disbench[<tracker>]".')(f)  # fmt: skip
 
 
+def pack_option(f):
+    """The ``--pack N`` option (``disbench run`` and ``disbench study``)."""
+    return click.option("--pack", default=1, show_default=True, type=click.IntRange(min=1),
+                        help="Train up to N runs of one method side by side on the device (seeds and swept "
+                             "values; bit-faithful to training them alone). 1 = one at a time.")(f)  # fmt: skip
+
+
 def make_executor(executor_name: str, workers: int, address: str | None, retries: int):
     from disbench.executors import LocalExecutor, RayExecutor
 
@@ -145,8 +152,9 @@ def make_executor(executor_name: str, workers: int, address: str | None, retries
 @override_options()
 @track_option
 @executor_options
+@pack_option
 def command(models, encoders, generators, datasets, seeds, profile, metrics, device, out, sanity, progress,
-            sets, sweeps, track, executor_name, workers, address, retries):  # fmt: skip
+            sets, sweeps, track, executor_name, workers, address, retries, pack):  # fmt: skip
     """Train and score baselines; print the leaderboard; write CSV, LaTeX, Markdown, HTML and a report.
 
     \b
@@ -179,7 +187,7 @@ def command(models, encoders, generators, datasets, seeds, profile, metrics, dev
         None if metric_names == ["default"] else metric_names,
         out=out, device=device, executor=make_executor(executor_name, workers, address, retries),
         sanity=sanity, progress=progress, echo=click.echo, encoders=rows,
-        generators=parse_encoders(generators, "--generators"), overrides=parse_set(sets), track=track,
+        generators=parse_encoders(generators, "--generators"), overrides=parse_set(sets), track=track, pack=pack,
     )  # fmt: skip
     result = result[0] if isinstance(result, tuple) else result
     if result.failed:

@@ -9,6 +9,7 @@ from disbench.cli.run import (
     executor_options,
     make_executor,
     override_options,
+    pack_option,
     parse_seeds,
     split_values,
     track_option,
@@ -36,8 +37,9 @@ from disbench.cli.run import (
 @override_options()
 @track_option
 @executor_options
+@pack_option
 def command(study, models, datasets, seeds, profile, model_num, device, out, analyse, train, progress, sets, sweeps, track,
-            executor_name, workers, address, retries):  # fmt: skip
+            executor_name, workers, address, retries, pack):  # fmt: skip
     """Run STUDY (e.g. unsupervised_study_v1): every method × hyper-parameter value × seed × dataset.
 
     \b
@@ -65,7 +67,7 @@ def command(study, models, datasets, seeds, profile, model_num, device, out, ana
                f"{plan.grid['seed'].nunique()} seed(s) × {plan.grid['dataset'].nunique()} dataset(s) × their values")
     result, _ = run_study(
         plan, out=out, device=device, executor=make_executor(executor_name, workers, address, retries),
-        progress=progress, analyse=analyse, train=train, echo=click.echo, track=track,
+        progress=progress, analyse=analyse, train=train, echo=click.echo, track=track, pack=pack,
     )  # fmt: skip
     if train and result.failed:
         raise click.ClickException(

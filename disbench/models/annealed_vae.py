@@ -51,8 +51,13 @@ class AnnealedVAE(BetaVAE):
     supervision = "none"
     representation = "posterior mean μ(x)"
     config_class = AnnealedVAEConfig
+    pack_hyperparameters = ("gamma", "c_max")
 
-    def regularizer(self, kl, mu, logvar, z, step):
+    def regularizer(self, kl, mu, logvar, z, step, hparams=None):
         """γ·|KL − C(step)| (Eq. 8)."""
-        c = self.config
-        return c.gamma * (kl - capacity(step, c.c_max, c.iteration_threshold)).abs(), {}
+        hp = self.pack_hparams() if hparams is None else hparams
+        c_max = hp["c_max"]
+        # :func:`capacity` for C_max ≥ 0, written so that C_max may be a 0-d tensor (a pack)
+        threshold = self.config.iteration_threshold
+        cap = c_max * step / threshold if step < threshold else c_max
+        return hp["gamma"] * (kl - cap).abs(), {}

@@ -32,6 +32,31 @@ Randomness
     checkpoints. State that must survive a resume lives in parameters, buffers, optimiser
     states or a callback's declared state (:mod:`disbench.callbacks`) — never in plain
     attributes. A run resumed from ``checkpoints/last.pt`` ends bit-identical (CPU).
+Packing (optional; ``disbench run/study --pack N``, :mod:`disbench.packing`)
+    A class opts in by declaring, *in its own class body* (a subclass that does not repeat
+    it trains alone), ``pack_hyperparameters``: the config fields that may differ between
+    the models of one pack (β, γ, λ, C_max ...; floats). It then implements two hooks and
+    trains itself through them, so that solo and packed training share one loss:
+
+    - :meth:`~Baseline.pack_noise` ``(batch_size, step)``: every noise tensor of one step,
+      drawn from :attr:`~Baseline.generator` in the order ``training_step`` used;
+    - :meth:`~Baseline.pack_loss` ``(batch, noise, hparams, step)`` ->
+      ``({optimizer name: 0-d loss}, {term: detached 0-d tensor})``: a *pure* function of the
+      module's parameters and buffers, the batch, the noise and ``hparams`` (``{field: 0-d
+      tensor or float}``; read the packed fields there, never from ``self.config``). All
+      losses of a step are computed from the parameters before any update, and each
+      parameter's gradient comes only from the loss of the optimiser that owns it (detach
+      the rest: FactorVAE's VAE loss reads D through detached parameters), so one backward
+      over their sum gives every optimiser its gradient (:func:`step_optimizers`).
+
+    The core evaluates ``pack_loss`` with ``torch.func.functional_call`` under
+    ``torch.vmap`` over N stacked copies of the parameters (``torch.func.stack_module_state``;
+    the PyTorch "model ensembling" tutorial), so it must not draw random numbers, mutate
+    state, read ``self.device`` or branch on tensor values. Optimisers must be element-wise
+    (Adam, RMSprop, Adagrad: one optimiser over stacked parameters equals N of them) and
+    alike across the pack; BatchNorm running statistics cannot pack
+    (:meth:`~Baseline.pack_blocker`). GANs do not declare it (they keep their own
+    alternating steps).
 Outputs (under ``torch.no_grad``, eval mode)
     :meth:`~Baseline.encode`: float32 ``(N, C, H, W)`` -> float32 ``(N, num_codes)`` tensor,
     finite, each row depending only on its image; :attr:`~Baseline.num_codes` is its width.
@@ -137,6 +162,42 @@ class Baseline(nn.Module):
         loss.backward()
         optimizer.step()
 
+    # --- packing (optional; see the module docstring) -----------------------------------------
+    #: config fields that may differ between the models of a pack; None: the class trains alone.
+    #: Only a declaration in the class's own body counts (:meth:`packable`).
+    pack_hyperparameters: ClassVar[tuple[str, ...] | None] = None
+
+    @classmethod
+    def packable(cls) -> bool:
+        """True when ``cls`` itself declares :attr:`pack_hyperparameters` (not inherited: a
+        subclass that changes the training step must opt in again)."""
+        return cls.__dict__.get("pack_hyperparameters") is not None
+
+    def pack_blocker(self) -> str | None:
+        """Why this instance cannot train in a pack (None when it can): the class does not
+        declare the hooks, or a module keeps BatchNorm running statistics."""
+        if not self.packable():
+            return f"{type(self).__name__} does not declare pack_hyperparameters (the packing hooks)"
+        for name, module in self.named_modules():
+            if isinstance(module, nn.modules.batchnorm._NormBase) and module.track_running_stats:
+                return f"{type(self).__name__}.{name} keeps BatchNorm running statistics"
+        return None
+
+    def pack_hparams(self) -> dict[str, float]:
+        """The values of :attr:`pack_hyperparameters` in ``self.config`` (floats)."""
+        return {k: float(getattr(self.config, k)) for k in self.pack_hyperparameters or ()}
+
+    def pack_noise(self, batch_size: int, step: int) -> dict[str, torch.Tensor]:
+        """All training noise of step ``step`` for a batch of ``batch_size``, drawn from
+        :attr:`generator` in the order the step uses it: ``{name: tensor}`` on the model's device."""
+        raise NotImplementedError
+
+    def pack_loss(self, batch: dict, noise: dict, hparams: dict, step: int) -> tuple[dict, dict]:
+        """The pure per-model loss of one step: ``({optimizer name: 0-d loss}, {term: detached
+        0-d tensor})`` from the batch, :meth:`pack_noise`'s noise and ``hparams`` (see the
+        module docstring for what it may not do)."""
+        raise NotImplementedError
+
     def callbacks(self) -> list:
         """Training callbacks (:class:`disbench.callbacks.Callback`) the core runs after each
         step, their state checkpointed with the model; default none."""
@@ -208,6 +269,23 @@ class Baseline(nn.Module):
         """Uniform [0, 1) float32 noise of ``shape`` on the model's device."""
         gen = generator or self.generator
         return torch.rand(shape, generator=gen, device=gen.device).to(self.device)
+
+
+def step_optimizers(optimizers: dict[str, torch.optim.Optimizer], losses: dict[str, torch.Tensor]) -> None:
+    """One step of every optimiser on one backward over the sum of ``losses`` (``{optimizer
+    name: 0-d loss}``, the keys of ``optimizers``); each parameter's gradient must come from
+    its own optimiser's loss only (:meth:`Baseline.pack_loss`). Gradients are zeroed to None first.
+
+    Raises:
+        InvalidInputError: ``losses`` and ``optimizers`` name different optimisers.
+    """
+    if set(losses) != set(optimizers):
+        raise InvalidInputError(f"losses name {sorted(losses)}, the optimisers are {sorted(optimizers)}")
+    for opt in optimizers.values():
+        opt.zero_grad(set_to_none=True)
+    sum(losses.values()).backward()
+    for opt in optimizers.values():
+        opt.step()
 
 
 #: optimiser names :func:`build_optimizer` knows

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 
 from disbench.models import register
-from disbench.models.beta_vae import BetaVAE, VAETrainingConfig
+from disbench.models.beta_vae import BetaVAE, VAETrainingConfig, at_least_float32
 from disbench.models.config import param
 
 
@@ -72,11 +72,13 @@ class BetaTCVAE(BetaVAE):
     supervision = "none"
     representation = "posterior mean μ(x)"
     config_class = BetaTCVAEConfig
+    pack_hyperparameters = ("beta",)
 
-    def regularizer(self, kl, mu, logvar, z, step):
+    def regularizer(self, kl, mu, logvar, z, step, hparams=None):
         """KL + (β − 1)·TC (Chen et al. 2018, Eq. 4 with α = γ = 1), TC as disentanglement_lib
         computes it (no log-B normaliser); logs ``tc`` (dlib's) and ``tc_mws`` (normalised)."""
-        tc_mws = total_correlation(z.float(), mu.float(), logvar.float())
+        hp = self.pack_hparams() if hparams is None else hparams
+        tc_mws = total_correlation(at_least_float32(z), at_least_float32(mu), at_least_float32(logvar))
         b, d = z.shape
         tc = tc_mws - (d - 1) * math.log(b)
-        return kl + (self.config.beta - 1.0) * tc, {"tc": tc.detach(), "tc_mws": tc_mws.detach()}
+        return kl + (hp["beta"] - 1.0) * tc, {"tc": tc.detach(), "tc_mws": tc_mws.detach()}

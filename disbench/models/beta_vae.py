@@ -32,11 +32,24 @@ import torch
 import torch.nn.functional as F
 
 from disbench.models import register
-from disbench.models.base import OPTIMIZERS, Baseline, DatasetInfo, as_model_input, build_optimizer
+from disbench.models.base import (
+    OPTIMIZERS,
+    Baseline,
+    DatasetInfo,
+    as_model_input,
+    build_optimizer,
+    step_optimizers,
+)
 from disbench.models.config import BaselineConfig, check_choice, param
 from disbench.models.nets import ARCHS, INITS, apply_init, make_decoder, make_encoder
 
 TRAVERSAL_RANGE = 3.0  # latent traversals cover ±3 prior standard deviations
+
+
+def at_least_float32(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in float32, or as it is when float64 (losses are summed in float32 under bf16
+    autocast; a float64 model, as in the packing equivalence tests, keeps float64)."""
+    return t if t.dtype == torch.float64 else t.float()
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,7 @@ class BetaVAE(Baseline):
     supervision = "none"
     representation = "posterior mean μ(x)"
     config_class = BetaVAEConfig
+    pack_hyperparameters = ("beta",)
 
     def __init__(self, info: DatasetInfo, total_steps: int, config: BetaVAEConfig | None = None):
         super().__init__(info, total_steps, config)
@@ -100,8 +114,9 @@ class BetaVAE(Baseline):
 
     def loss_terms(self, x: torch.Tensor, logits: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor):
         """(reconstruction, KL) each averaged over the batch (nats per image)."""
-        recon = F.binary_cross_entropy_with_logits(logits.float(), x, reduction="sum") / x.shape[0]
-        kl = 0.5 * (mu.float().pow(2) + logvar.float().exp() - logvar.float() - 1).sum(1).mean()
+        logits, mu, logvar = at_least_float32(logits), at_least_float32(mu), at_least_float32(logvar)
+        recon = F.binary_cross_entropy_with_logits(logits, x.to(logits.dtype), reduction="sum") / x.shape[0]
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1).mean()
         return recon, kl
 
     @torch.no_grad()
@@ -122,7 +137,7 @@ class BetaVAE(Baseline):
         return {"vae": build_optimizer(self.parameters(), c.optimizer, c.lr, c.betas, c.eps)}
 
     def regularizer(self, kl: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor,
-                    step: int) -> tuple[torch.Tensor, dict]:
+                    step: int, hparams: dict | None = None) -> tuple[torch.Tensor, dict]:
         """The term added to the reconstruction loss, and extra terms for the train log.
 
         The seam of the VAE family (as disentanglement_lib's ``BaseVAE.regularizer``): FactorVAE,
@@ -133,24 +148,42 @@ class BetaVAE(Baseline):
             mu, logvar: the posterior's mean and log-variance, ``(B, d)``.
             z: the reparameterised sample, ``(B, d)``.
             step: the 0-based training step.
+            hparams: the values of :attr:`pack_hyperparameters` (floats, or 0-d tensors in a
+                pack); None: ``self.config``'s. Read swept hyper-parameters from here.
 
         Returns:
             ``(regulariser, {name: detached 0-d tensor})``. Here β·KL (Higgins et al. 2017, Eq. 4).
         """
-        return self.config.beta * kl, {}
+        hp = self.pack_hparams() if hparams is None else hparams
+        return hp["beta"] * kl, {}
 
-    def vae_loss(self, x: torch.Tensor, step: int) -> tuple[torch.Tensor, dict, torch.Tensor]:
-        """``(loss, log terms, z)`` for images ``x``: loss = reconstruction + :meth:`regularizer`."""
+    def vae_loss(self, x: torch.Tensor, step: int, noise: dict | None = None,
+                 hparams: dict | None = None) -> tuple[torch.Tensor, dict, torch.Tensor]:
+        """``(loss, log terms, z)`` for images ``x``: loss = reconstruction + :meth:`regularizer`.
+
+        ``noise["eps"]`` ``(B, num_latents)`` is the reparameterisation noise (default: drawn by
+        :meth:`pack_noise`); ``hparams`` as in :meth:`regularizer`."""
+        noise = self.pack_noise(len(x), step) if noise is None else noise
         mu, logvar = self.posterior(x)
-        z = mu + (0.5 * logvar).exp() * self.randn(*mu.shape).to(mu.dtype)
+        z = mu + (0.5 * logvar).exp() * noise["eps"].to(mu.dtype)
         recon, kl = self.loss_terms(x, self.decode_logits(z), mu, logvar)
-        reg, extra = self.regularizer(kl, mu, logvar, z, step)
+        reg, extra = self.regularizer(kl, mu, logvar, z, step, hparams)
         loss = recon + reg
         return loss, {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach(), **extra}, z
 
+    # --- packing hooks (disbench.models.base, "Packing"): the solo step goes through them too
+    def pack_noise(self, batch_size: int, step: int) -> dict[str, torch.Tensor]:
+        """``{"eps": standard normal (batch_size, num_latents)}`` from :attr:`generator`."""
+        return {"eps": self.randn(batch_size, self.num_latents)}
+
+    def pack_loss(self, batch, noise, hparams, step):
+        """``({"vae": negative ELBO with the regulariser}, log terms)`` (:meth:`vae_loss`)."""
+        loss, terms, _ = self.vae_loss(batch["x"], step, noise, hparams)
+        return {"vae": loss}, terms
+
     def training_step(self, batch, step, optimizers):
-        loss, terms, _ = self.vae_loss(batch["x"], step)
-        self.optimize(optimizers["vae"], loss)
+        losses, terms = self.pack_loss(batch, self.pack_noise(len(batch["x"]), step), self.pack_hparams(), step)
+        step_optimizers(optimizers, losses)
         return terms
 
     # --- what metrics and plots read --------------------------------------------------

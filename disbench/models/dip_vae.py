@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from disbench.models import register
-from disbench.models.beta_vae import BetaVAE, VAETrainingConfig
+from disbench.models.beta_vae import BetaVAE, VAETrainingConfig, at_least_float32
 from disbench.models.config import check_choice, param
 
 
@@ -73,10 +73,11 @@ class DIPVAE(BetaVAE):
     supervision = "none"
     representation = "posterior mean μ(x)"
     config_class = DIPVAEConfig
+    pack_hyperparameters = ("lambda_od", "lambda_d_factor")
 
-    def regularizer(self, kl, mu, logvar, z, step):
+    def regularizer(self, kl, mu, logvar, z, step, hparams=None):
         """KL + the DIP penalty on Σ (Eq. 6 for type i, Eq. 7 for type ii)."""
-        c = self.config
-        penalty = dip_penalty(dip_covariance(mu.float(), logvar.float(), c.dip_type), c.lambda_od,
-                              c.lambda_d_factor * c.lambda_od)
+        hp = self.pack_hparams() if hparams is None else hparams
+        cov = dip_covariance(at_least_float32(mu), at_least_float32(logvar), self.config.dip_type)
+        penalty = dip_penalty(cov, hp["lambda_od"], hp["lambda_d_factor"] * hp["lambda_od"])
         return kl + penalty, {"dip": penalty.detach()}

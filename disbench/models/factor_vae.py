@@ -16,8 +16,8 @@ draws a second batch for the permuted samples; one batch halves the encoder pass
 produced the study's published numbers); D is the paper's 6 × 1000 LeakyReLU(0.2) MLP with 2
 output logits (Appendix A; disentanglement_lib ``architectures.fc_discriminator``) trained by its
 own Adam (lr 1e-4, β1 0.5, β2 0.9; ``shared.gin``). Both updates use the parameters before the
-step (disentanglement_lib groups the two train ops): the VAE steps first, then D on the
-detached codes of the same forward pass. D's loss reads its softmax probabilities clipped to
+step (disentanglement_lib groups the two train ops): one backward over the VAE's loss and D's
+loss on the detached codes of the same forward pass, then both optimisers step. D's loss reads its softmax probabilities clipped to
 [1e-6, 1 − 1e-6], as ``architectures.make_discriminator`` returns them (``tf.clip_by_value``,
 architectures.py line 110 at commit 76f41e39); the TC term reads the unclipped logits, as there.
 With ``init = "tf_default"`` D gets TF's defaults too (its ``tf.layers.dense`` layers,
@@ -44,12 +44,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call
 
 from disbench.models import register
 from disbench.models.base import build_optimizer
-from disbench.models.beta_vae import BetaVAE, VAETrainingConfig
+from disbench.models.beta_vae import BetaVAE, VAETrainingConfig, at_least_float32
 from disbench.models.config import param
-from disbench.models.gan_common import frozen
 from disbench.models.nets import apply_init
 
 
@@ -89,6 +89,7 @@ class FactorVAE(BetaVAE):
     supervision = "none"
     representation = "posterior mean μ(x)"
     config_class = FactorVAEConfig
+    pack_hyperparameters = ("gamma",)
 
     def __init__(self, info, total_steps: int, config: FactorVAEConfig | None = None):
         super().__init__(info, total_steps, config)
@@ -111,29 +112,38 @@ class FactorVAE(BetaVAE):
         }
 
     def total_correlation(self, z: torch.Tensor) -> torch.Tensor:
-        """Density-ratio estimate of TC(z): mean over the batch of D_0(z) − D_1(z), 0-d (nats)."""
-        logits = self.discriminator(z).float()
+        """Density-ratio estimate of TC(z): mean over the batch of D_0(z) − D_1(z), 0-d (nats).
+        D is applied through detached parameters: the gradient reaches z, never D (the VAE's
+        update), and the function stays pure for packing (no ``requires_grad`` toggling)."""
+        detached = {n: p.detach() for n, p in self.discriminator.named_parameters()}
+        logits = at_least_float32(functional_call(self.discriminator, detached, (z,)))
         return (logits[:, 0] - logits[:, 1]).mean()
 
-    def regularizer(self, kl, mu, logvar, z, step):
+    def regularizer(self, kl, mu, logvar, z, step, hparams=None):
         """KL + γ·TC (Eq. 2), TC by the density-ratio trick; D's parameters get no gradient here."""
-        with frozen(self.discriminator):
-            tc = self.total_correlation(z)
-        return kl + self.config.gamma * tc, {"tc": tc.detach()}
+        hp = self.pack_hparams() if hparams is None else hparams
+        tc = self.total_correlation(z)
+        return kl + hp["gamma"] * tc, {"tc": tc.detach()}
 
     def discriminator_loss(self, z: torch.Tensor, z_permuted: torch.Tensor) -> torch.Tensor:
         """Cross-entropy of D telling samples of q(z) (class 0) from permuted ones (class 1), each
         half weighted ½, on D's softmax probabilities clipped to [1e-6, 1 − 1e-6]
         (disentanglement_lib's ``discr_loss`` negated, with ``make_discriminator``'s clipping:
         a clipped probability passes no gradient, as ``tf.clip_by_value``); 0-d, nats."""
-        real = clipped_probs(self.discriminator(z).float())
-        fake = clipped_probs(self.discriminator(z_permuted).float())
+        real = clipped_probs(at_least_float32(self.discriminator(z)))
+        fake = clipped_probs(at_least_float32(self.discriminator(z_permuted)))
         return -0.5 * real[:, 0].log().mean() - 0.5 * fake[:, 1].log().mean()
 
-    def training_step(self, batch, step, optimizers):
-        loss, terms, z = self.vae_loss(batch["x"], step)
-        self.optimize(optimizers["vae"], loss)
+    def pack_noise(self, batch_size: int, step: int) -> dict[str, torch.Tensor]:
+        """``{"eps": normal (B, d), "perm": uniform (B, d)}`` from :attr:`generator`, in this
+        order (reparameterisation, then the permutation of :func:`permute_dims`)."""
+        return {"eps": self.randn(batch_size, self.num_latents), "perm": self.rand(batch_size, self.num_latents)}
+
+    def pack_loss(self, batch, noise, hparams, step):
+        """``({"vae": loss of Eq. 2, "discriminator": D's cross-entropy}, log terms)``: both from
+        the parameters before the step; D's loss sees the detached codes, the VAE's loss D's
+        detached parameters, so each optimiser's loss reaches only its own parameters."""
+        loss, terms, z = self.vae_loss(batch["x"], step, noise, hparams)
         z = z.detach()
-        d_loss = self.discriminator_loss(z, permute_dims(z, self.rand(*z.shape)))
-        self.optimize(optimizers["discriminator"], d_loss)
-        return {**terms, "disc": d_loss.detach()}
+        d_loss = self.discriminator_loss(z, permute_dims(z, noise["perm"]))
+        return {"vae": loss, "discriminator": d_loss}, {**terms, "disc": d_loss.detach()}

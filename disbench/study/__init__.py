@@ -41,6 +41,7 @@ def run_study(
     echo: Callable[[str], None] = print,
     task: Callable | None = None,
     track=(),
+    pack: int = 1,
 ):
     """Run the planned study into the results directory ``out``; optionally write its analysis.
 
@@ -53,6 +54,8 @@ def run_study(
         analyse: write the analysis of the completed runs of the plan into
             ``out/studies/<study>/<profile>/`` (:func:`disbench.study.analysis.write_analysis`).
         train: False runs nothing and only indexes what is there (to analyse a partial study).
+        pack: train up to this many runs of one method side by side
+            (:func:`disbench.runner.train_packs`; ``--pack N``).
 
     Returns:
         ``(JobResult, analysis paths)``; the paths dict is empty without ``analyse``.
@@ -67,7 +70,7 @@ def run_study(
     save_definition(plan, out)
     if train:
         result = execute(plan.specs, out=out, device=device, executor=executor, progress=progress, echo=echo, task=task,
-                         track=track)  # fmt: skip
+                         track=track, pack=pack)  # fmt: skip
     else:
         from disbench.results import RUN_SPEC, ResultsStore
 

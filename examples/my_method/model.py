@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from disbench.models import Baseline, BaselineConfig
-from disbench.models.base import as_model_input, build_optimizer
+from disbench.models.base import as_model_input, build_optimizer, step_optimizers
 from disbench.models.config import param
 
 
@@ -38,6 +38,9 @@ class TinyVAE(Baseline):
     supervision = "none"
     representation = "posterior mean μ(x)"
     config_class = TinyVAEConfig
+    # opts in to packed training (`disbench run --pack N`): β may differ between the models of a
+    # pack; pack_noise + pack_loss below are the contract's packing hooks (disbench/models/base.py)
+    pack_hyperparameters = ("beta",)
 
     def __init__(self, info, total_steps, config: TinyVAEConfig | None = None):
         super().__init__(info, total_steps, config)
@@ -62,15 +65,23 @@ class TinyVAE(Baseline):
     def configure_optimizers(self):
         return {"vae": build_optimizer(self.parameters(), "adam", self.config.lr)}
 
-    def training_step(self, batch, step, optimizers):
+    def pack_noise(self, batch_size, step):
+        return {"eps": self.randn(batch_size, self.config.num_latents)}  # training noise from the core's generator
+
+    def pack_loss(self, batch, noise, hparams, step):
+        """A pure function of the parameters, batch, noise and hparams (β): no randomness, no state."""
         x = batch["x"]
         mu, logvar = self.posterior(x)
-        z = mu + (0.5 * logvar).exp() * self.randn(*mu.shape)  # training noise from the core's generator
+        z = mu + (0.5 * logvar).exp() * noise["eps"]
         recon = F.binary_cross_entropy_with_logits(self.logits(z), x, reduction="sum") / len(x)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1).mean()
-        loss = recon + self.config.beta * kl
-        self.optimize(optimizers["vae"], loss)
-        return {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach()}
+        loss = recon + hparams["beta"] * kl
+        return {"vae": loss}, {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach()}
+
+    def training_step(self, batch, step, optimizers):
+        losses, terms = self.pack_loss(batch, self.pack_noise(len(batch["x"]), step), self.pack_hparams(), step)
+        step_optimizers(optimizers, losses)
+        return terms
 
     @torch.no_grad()
     def encode(self, x):
