@@ -289,9 +289,9 @@ class SemiSupervisedVAE(BetaVAE):
         x_l, labels = self._batch_labelled
         return self.supervised_regularizer(self.posterior(x_l)[0], labels)
 
-    def vae_loss(self, x, step):
+    def vae_loss(self, x, step, noise=None, hparams=None):
         """The unsupervised model's loss plus γ_sup(step) · R_s; the log gains ``sup``."""
-        loss, terms, z = super().vae_loss(x, step)
+        loss, terms, z = super().vae_loss(x, step, noise, hparams)
         sup = self.supervised_term()
         loss = loss + self.supervised_weight(step) * sup
         return loss, {**terms, "loss": loss.detach(), "sup": sup.detach()}, z
@@ -307,18 +307,23 @@ class SemiSupervisedVAE(BetaVAE):
             optimizers["mine"] = torch.optim.Adam(self.mine.parameters(), lr=self.config.mine_lr)
         return optimizers
 
-    def training_step(self, batch, step, optimizers):
-        """The unsupervised model's step with γ_sup · R_s in its VAE loss; with ``"mine"``, then one
-        step of the statistics networks maximising their estimates on the same (detached) codes."""
-        self._batch_labelled = (batch["x_labelled"], batch["labels"])
-        try:
-            terms = super().training_step(batch, step, optimizers)
-        finally:
-            self._batch_labelled = None
+    def pack_loss(self, batch, noise, hparams, step):
+        """The unsupervised model's losses, its VAE loss with γ_sup · R_s (:meth:`vae_loss`); with
+        ``"mine"`` also ``"mine"``: minus the statistics networks' estimates on the same detached
+        codes, so they step from the same parameters as the VAE (dlib groups the two train ops)."""
+        losses, terms = super().pack_loss(batch, noise, hparams, step)
         if self.mine is not None:
             codes, labels = self._mine_inputs
             self._mine_inputs = None
             mi = self.mine.mutual_information(codes, labels, self.rand(len(labels), *self.mine.b2.shape))
-            self.optimize(optimizers["mine"], -mi.sum())
+            losses = {**losses, "mine": -mi.sum()}
             terms = {**terms, "mi": mi.detach().sum()}
-        return terms
+        return losses, terms
+
+    def training_step(self, batch, step, optimizers):
+        """The unsupervised model's step on the unlabelled batch, the labelled batch set for R_s."""
+        self._batch_labelled = (batch["x_labelled"], batch["labels"])
+        try:
+            return super().training_step(batch, step, optimizers)
+        finally:
+            self._batch_labelled = None

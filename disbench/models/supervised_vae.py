@@ -39,11 +39,16 @@ class SupervisedVAE(SemiSupervisedVAE, BetaVAE):
     supervision = "100 labels"
     config_class = SupervisedVAEConfig
 
-    def vae_loss(self, x, step):
+    def pack_hparams(self) -> dict:
+        """None of β-VAE's: the supervised VAE has no β (no KL term)."""
+        return {}
+
+    def vae_loss(self, x, step, noise=None, hparams=None):
         """Reconstruction from the stopped-gradient sample plus R_s (module docstring); the log has
-        ``loss``, ``recon`` and ``sup``."""
+        ``loss``, ``recon`` and ``sup``. ``noise["eps"]`` as in :meth:`BetaVAE.vae_loss`."""
+        noise = self.pack_noise(len(x), step) if noise is None else noise
         mu, logvar = self.posterior(x)
-        z = mu + (0.5 * logvar).exp() * self.randn(*mu.shape).to(mu.dtype)
+        z = mu + (0.5 * logvar).exp() * noise["eps"].to(mu.dtype)
         logits = self.decode_logits(z.detach())
         recon, _ = self.loss_terms(x, logits, mu, logvar)
         sup = self.supervised_term()
