@@ -32,7 +32,8 @@ from disbench.resources import presets_dir, read_toml
 
 REQUIRED_KEYS = ("name", "model", "display_name", "supervision", "representation", "citation", "paper", "profiles")
 REQUIRED_PROFILE_KEYS = ("steps", "batch_size")
-SUPERVISION_KINDS = ("none", "factor labels", "clamped batches")
+SUPERVISION_KINDS = ("none", "factor labels", "clamped batches", "paired observations, k changed factors",
+                     "paired observations, changed factor named", "100 labels", "1000 labels")
 PROFILE_DEFAULTS = {"checkpoint_every": 1000, "log_every": 50, "precision": "float32", "model": {}}
 
 
@@ -49,6 +50,8 @@ class Preset:
         reported: the ``[[reported]]`` entries (dicts with paper, dataset, metric, value,
             source, metric_settings).
         studies: study name -> :class:`Sweep` (the ``[studies.<study>]`` tables).
+        in_all: whether ``disbench run --models all`` trains it (the file's ``in_all``, default
+            true; the weakly- and semi-supervised rows say false).
         path: the file it was read from.
     """
 
@@ -62,6 +65,7 @@ class Preset:
     profiles: dict
     reported: list = field(default_factory=list)
     studies: dict = field(default_factory=dict)
+    in_all: bool = True
     path: Path | None = None
 
     def profile(self, name: str) -> dict:
@@ -233,7 +237,10 @@ def _validate(data: dict, path: Path) -> Preset:
         for pname, prof in profiles.items():  # every value must make a valid config of every profile
             for value in sweep.values:
                 config_class.from_table({**prof.get("model", {}), sweep.key: value}, where=f"{where} in {pname!r}")
-    return Preset(**known, reported=list(data.get("reported", [])), studies=studies, path=path)
+    in_all = data.get("in_all", True)
+    if not isinstance(in_all, bool):
+        raise DataFileError(f"preset {path}: in_all must be true or false, got {in_all!r}")
+    return Preset(**known, reported=list(data.get("reported", [])), studies=studies, in_all=in_all, path=path)
 
 
 def _sweep(table, where: str) -> Sweep:

@@ -164,9 +164,10 @@ def plan_runs(
     Args:
         models: preset names, paths to preset files (``./my_method.toml``) or presets of
             installed packages (the ``disbench.models`` entry points), or ``"all"`` (every
-            preset under ``baselines/`` that defines ``profile``: with ``"paper"`` the six
-            baselines and the VAE row; with ``"quick"`` also the study's VAE family, which
-            defines ``quick`` and ``study`` only).
+            preset under ``baselines/`` that defines ``profile`` and does not say ``in_all =
+            false``: with ``"paper"`` the six baselines and the VAE row; with ``"quick"`` also
+            the study's VAE family, which defines ``quick`` and ``study`` only; never the
+            weakly- and semi-supervised rows, which are named to be trained).
         datasets: dataset registry names.
         seeds: training (and metric) seeds.
         profile: a profile every named preset defines: ``"quick"`` (CPU; metrics at
@@ -230,6 +231,7 @@ def plan_runs(
             raise InvalidInputError(f"two presets named {preset.name!r} ({sources[preset.name]}, {m}); rename one")
         presets[preset.name], sources[preset.name] = preset, m
     if everything:  # "all" = every preset that defines the profile (the study's VAEs have no paper profile)
+        presets = {name: p for name, p in presets.items() if p.in_all}  # not the weakly-/semi-supervised rows
         defined = set().union(*(p.profiles for p in presets.values()))
         presets = {name: p for name, p in presets.items() if profile in p.profiles}
         if not presets:

@@ -100,6 +100,83 @@ class GroundTruthDataset(torch.utils.data.Dataset):
         """Draw ``num`` observations, float32 ``(num, C, H, W)``."""
         return self.sample(num, random_state)[1]
 
+    # --- weak and few-label supervision -----------------------------------------------------
+    def sample_pairs(self, num: int, k: int, random_state) -> dict:
+        """Draw ``num`` pairs of observations that share all but a few factors (weak supervision).
+
+        Locatello et al. 2020 (ICML), "Weakly-Supervised Disentanglement Without Compromises";
+        the draw follows disentanglement_lib's ``methods/weak/train_weak_lib.py``
+        (``simple_dynamics``), per pair:
+
+        1. k_observed = ``k``, or for ``k = -1`` uniform on {1, ..., K − 1} (K = number of
+           factors with more than one value);
+        2. the number of changed factors is 1 or k_observed, each with probability ½ (the
+           reference's ``random_state.choice([1, k_observed])``);
+        3. that many distinct factors are chosen uniformly and each gets a new value.
+
+        Deviation: the reference redraws a chosen factor uniformly over all its values (with
+        the global numpy RNG), so it keeps its value with probability 1/size and the pair then
+        differs in fewer factors; here the new value is uniform over the *other* values, so the
+        pair differs in exactly ``num_changed`` factors, as the paper describes the setting.
+
+        Args:
+            num: number of pairs.
+            k: changed factors per pair, in [1, K], or -1 for a random k as above.
+            random_state: Generator or int seed (all randomness, including observations).
+
+        Returns:
+            ``{"factors", "factors2"}`` int64 ``(num, num_factors)``; ``{"x", "x2"}`` float32
+            ``(num, C, H, W)`` in [0, 1]; ``"num_changed"`` int64 ``(num,)``; ``"changed"``
+            int64 ``(num,)``, the index of the changed factor drawn last (the reference's label,
+            ``return_index=True``; the only one when ``num_changed`` is 1).
+
+        Raises:
+            InvalidInputError: ``k`` not -1 and outside [1, K]; K = 0, or K = 1 with ``k = -1``.
+        """
+        rng = as_generator(random_state)
+        num = _check_count(num)
+        sizes = np.asarray(self.factors_num_values, dtype=np.int64)
+        varying = np.flatnonzero(sizes > 1)
+        n_var = len(varying)
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not (k == -1 or 1 <= k <= n_var):
+            raise InvalidInputError(f"k (changed factors per pair) must be -1 (random) or in [1, {n_var}] for "
+                                    f"{self.name}, got {k!r}")
+        if n_var == 0 or (k == -1 and n_var < 2):
+            raise InvalidInputError(f"{self.name} has {n_var} varying factor(s): too few to draw pairs with k={k}")
+        k_observed = np.full(num, k, dtype=np.int64) if k != -1 else rng.integers(1, n_var, size=num)
+        num_changed = np.where(rng.random(num) < 0.5, 1, k_observed)
+        # a uniform random order of the varying factors per pair; the first num_changed change
+        rank = np.argsort(rng.random((num, n_var)), axis=1).argsort(axis=1)
+        change = rank < num_changed[:, None]
+        factors = self.sample_factors(num, rng)
+        factors2 = factors.copy()
+        offset = rng.integers(1, sizes[varying][None, :], size=(num, n_var))
+        moved = (factors[:, varying] + offset) % sizes[varying][None, :]
+        factors2[:, varying] = np.where(change, moved, factors[:, varying])
+        last = np.where(change, rank, -1).argmax(axis=1)
+        x = self.sample_observations_from_factors(np.concatenate([factors, factors2]), rng)
+        return {"x": x[:num], "x2": x[num:], "factors": factors, "factors2": factors2,
+                "num_changed": num_changed.astype(np.int64), "changed": varying[last].astype(np.int64)}
+
+    def labelled_subset(self, num_labels: int, random_state) -> tuple[np.ndarray, np.ndarray]:
+        """The labelled observations of the few-labels setting: ``num_labels`` factor
+        combinations drawn uniformly, their observations and their true factor indices
+        (Locatello et al. 2020, ICLR, "Disentangling Factors of Variation Using Few Labels":
+        100 or 1,000 labels; disentanglement_lib ``semi_supervised_utils.py``,
+        ``sample_supervised_data`` with ``perfect_labeller``). The same ``random_state`` seed
+        gives the same subset.
+
+        Returns:
+            ``(observations float32 (num_labels, C, H, W), factors int64 (num_labels, num_factors))``.
+
+        Raises:
+            InvalidInputError: ``num_labels`` not a positive int.
+        """
+        if _check_count(num_labels) < 1:
+            raise InvalidInputError(f"num_labels must be ≥ 1, got {num_labels}")
+        factors, x = self.sample(num_labels, as_generator(random_state))
+        return x, factors
+
     # --- flat indices -----------------------------------------------------------------
     @property
     def _strides(self) -> np.ndarray:

@@ -119,6 +119,18 @@ class BetaVAE(Baseline):
         kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1).mean()
         return recon, kl
 
+    @torch.no_grad()
+    def init_output_bias(self, x: torch.Tensor) -> None:
+        """Set the bias of the decoder's last layer to the logit of the per-channel mean
+        intensity of ``x`` float32 ``(N, C, H, W)`` (clipped to [1e-3, 1 − 1e-3]): the
+        decoder then starts at the data's mean intensity instead of p = 0.5 per pixel. A
+        data-dependent initialisation against the early posterior collapse of short runs, for
+        the models that offer ``data_output_bias`` (DC-IGN, the weak VAEs; see :mod:`disbench.models.dcign`)."""
+        last = [m for m in self.decoder.modules() if isinstance(m, (torch.nn.Linear, torch.nn.ConvTranspose2d))][-1]
+        p = x.float().mean(dim=(0, 2, 3)).clamp(1e-3, 1 - 1e-3)
+        logit = torch.log(p / (1 - p)).to(last.bias)
+        last.bias.view(len(p), -1).copy_(logit[:, None].expand(len(p), last.bias.numel() // len(p)))
+
     # --- training ---------------------------------------------------------------------
     def configure_optimizers(self):
         c = self.config

@@ -198,16 +198,6 @@ class DCIGN(BetaVAE):
         n = ``kl_warmup_fraction · total_steps`` steps, then 1."""
         return min(1.0, (step + 1) / self.kl_warmup_steps) if self.kl_warmup_steps else 1.0
 
-    @torch.no_grad()
-    def init_output_bias(self, x: torch.Tensor) -> None:
-        """Set the bias of the decoder's last layer to the logit of the per-channel mean
-        intensity of ``x`` float32 ``(N, C, H, W)`` (clipped to [1e-3, 1 − 1e-3]): the
-        decoder then starts at the data's mean intensity instead of p = 0.5 per pixel."""
-        last = [m for m in self.decoder.modules() if isinstance(m, (torch.nn.Linear, torch.nn.ConvTranspose2d))][-1]
-        p = x.float().mean(dim=(0, 2, 3)).clamp(1e-3, 1 - 1e-3)
-        logit = torch.log(p / (1 - p)).to(last.bias)
-        last.bias.view(len(p), -1).copy_(logit[:, None].expand(len(p), last.bias.numel() // len(p)))
-
     def training_step(self, batch, step, optimizers):
         x, active = batch["x"], self.active_masks[batch["batch_type"]]
         if step == 0 and self.config.data_output_bias:
